@@ -1,0 +1,67 @@
+using System.Runtime.InteropServices;
+
+namespace Lguest.Native.Interop;
+
+/// <summary>
+/// An owned Linux file descriptor. Closing happens exactly once, when the last user releases it,
+/// so a descriptor number can never be reused under a thread that is still reading from it.
+/// </summary>
+public sealed class FileDescriptor : SafeHandle
+{
+    public FileDescriptor()
+        : base(invalidHandleValue: -1, ownsHandle: true)
+    {
+    }
+
+    public FileDescriptor(int fd, bool ownsHandle = true)
+        : base(invalidHandleValue: -1, ownsHandle)
+    {
+        SetHandle(fd);
+    }
+
+    public override bool IsInvalid => handle.ToInt64() < 0;
+
+    /// <summary>The raw number, for diagnostics and for passing as SCM_RIGHTS.</summary>
+    public int Number => (int)handle;
+
+    /// <summary>Opens <paramref name="path"/> close-on-exec; failure names the path.</summary>
+    public static FileDescriptor Open(string path, int flags, int mode = 0)
+    {
+        int fd;
+        do
+        {
+            fd = LibC.open(path, flags | LibC.O_CLOEXEC, mode);
+        }
+        while (SystemCall.Interrupted(fd));
+        SystemCall.ThrowIfFailed(fd, $"open {path}");
+        return new FileDescriptor(fd);
+    }
+
+    /// <summary>Takes ownership of a raw descriptor returned by the kernel (accept, SCM_RIGHTS, ...).</summary>
+    public static FileDescriptor Adopt(int fd) => new(fd);
+
+    /// <summary>
+    /// Holds a reference for the duration of a native call, so a concurrent Dispose cannot close the descriptor
+    /// (and let the number be reused) in the middle of it: <c>using var lease = fd.Lease(); read(lease.Number, ...)</c>.
+    /// </summary>
+    public Lease Borrow() => new(this);
+
+    protected override bool ReleaseHandle() => LibC.close((int)handle) == 0;
+
+    /// <summary>A reference on an open descriptor; see <see cref="Borrow"/>.</summary>
+    public readonly ref struct Lease
+    {
+        private readonly FileDescriptor _owner;
+
+        internal Lease(FileDescriptor owner)
+        {
+            bool added = false;
+            owner.DangerousAddRef(ref added);
+            _owner = owner;
+        }
+
+        public int Number => (int)_owner.handle;
+
+        public void Dispose() => _owner.DangerousRelease();
+    }
+}
