@@ -1,0 +1,13 @@
+namespace Lguest.Actors.Configuration;
+
+/// <summary>A configuration value that cannot be used; the message names the key (e.g. "lguest.memory").</summary>
+public sealed class ConfigurationException : Exception
+{
+    public ConfigurationException(string key, string problem)
+        : base($"{key}: {problem}")
+    {
+        Key = key;
+    }
+
+    public string Key { get; }
+}
