@@ -1,5 +1,8 @@
 using Akka.Actor;
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Devices;
+using Lguest.Actors.Engines;
+using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Launcher;
 
@@ -14,10 +17,48 @@ public sealed record LauncherExit(int ExitCode, string Message)
 /// <summary>The entry point the host calls: builds the actor tree for one guest in an existing actor system.</summary>
 public static class GuestLauncher
 {
+    private static int s_launches;
+
     /// <summary>
-    /// Starts the guest described by <paramref name="settings"/>. The task completes when the guest powers off (0),
-    /// dies or a device fails (1), or <paramref name="shutdown"/> is cancelled (0, "stopped").
+    /// Starts the guest described by <paramref name="settings"/> on the process's terminal. The task completes when
+    /// the guest powers off (0), dies or a device fails (1), or <paramref name="shutdown"/> is cancelled (0, "stopped").
     /// </summary>
     public static Task<LauncherExit> RunAsync(ActorSystem system, LauncherSettings settings, CancellationToken shutdown)
-        => throw new NotImplementedException("integration pending");
+        => RunAsync(system, settings, DefaultEnvironment(system, settings), shutdown);
+
+    /// <summary>As above, with the engine, devices and console given explicitly (tests, embedding).</summary>
+    public static async Task<LauncherExit> RunAsync(
+        ActorSystem system, LauncherSettings settings, GuestEnvironment environment, CancellationToken shutdown)
+    {
+        var exit = new TaskCompletionSource<LauncherExit>(TaskCreationOptions.RunContinuationsAsynchronously);
+        IActorRef launcher = system.ActorOf(
+            LauncherActor.Props(settings, environment, exit), $"launcher-{Interlocked.Increment(ref s_launches)}");
+        using (shutdown.Register(() => launcher.Tell(new LauncherActor.Shutdown())))
+        {
+            LauncherExit result = await exit.Task.ConfigureAwait(false);
+
+            // The terminal is restored and every queue thread joined when the tree has stopped, not before.
+            try
+            {
+                await launcher.GracefulStop(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+            catch (TaskCanceledException)
+            {
+            }
+            return result;
+        }
+    }
+
+    /// <summary>The process's own stdin and stdout, the engine the settings pick, and the standard devices.</summary>
+    public static GuestEnvironment DefaultEnvironment(ActorSystem system, LauncherSettings settings, Action? afterFirstSetup = null)
+    {
+        var input = new FileDescriptor(0, ownsHandle: false);
+        var output = new FileDescriptor(1, ownsHandle: false);
+        return new GuestEnvironment(
+            s => EngineSelector.Create(s, system.Log),
+            d => DeviceFactory.Create(d, input, output, system.Log),
+            input,
+            output,
+            afterFirstSetup);
+    }
 }

@@ -1,0 +1,175 @@
+using Akka.Actor;
+using Akka.Event;
+using Lguest.Actors.Configuration;
+using Lguest.Actors.Queues;
+
+namespace Lguest.Actors.Devices;
+
+/// <summary>
+/// One virtio device: it owns the device model and supervises one actor per served queue.
+///
+/// It is where the seed's "a device thread died, so kill the launcher" lives, and where we can do better: a host
+/// failure still escalates (the launcher cannot answer a dead tap), but a guest that breaks the ring rules can,
+/// by configuration, cost only its own device: every queue stops, the device resets, and the transport is told to
+/// set DEVICE_NEEDS_RESET so the driver starts it again. Too many of those within the window and we escalate after all.
+/// </summary>
+internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
+{
+    private readonly VirtioDevice _device;
+    private readonly SupervisionSettings _supervision;
+    private readonly Func<DateTime> _clock;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<IActorRef> _queues = [];
+    private readonly List<IActorRef> _resetWaiters = [];
+    private readonly Queue<DateTime> _restarts = new();
+    private string? _faultBeingRecovered;
+
+    public DeviceActor(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null)
+    {
+        _device = device;
+        _supervision = supervision;
+        _clock = clock ?? (() => DateTime.UtcNow);
+        Idle();
+    }
+
+    public IStash Stash { get; set; } = null!;
+
+    public static Props Props(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null)
+        => Akka.Actor.Props.Create(() => new DeviceActor(device, supervision, clock));
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide);
+
+    protected override void PostStop()
+    {
+        _device.Reset();
+        _device.Dispose();
+    }
+
+    private void Idle()
+    {
+        Receive<DeviceProtocol.Activate>(Activate);
+        Receive<DeviceProtocol.Reset>(_ =>
+        {
+            _device.Reset();
+            Sender.Tell(new DeviceProtocol.WasReset(_device.Name));
+        });
+        Receive<GuestFaulted>(_ => { }); // a fault from a queue that has already gone: nothing left to stop
+    }
+
+    private void Running()
+    {
+        Receive<DeviceProtocol.Activate>(_ =>
+        {
+            _log.Warning("{0}: activated while already running; ignored", _device.Name);
+            Sender.Tell(new DeviceProtocol.Activated(_device.Name));
+        });
+        Receive<DeviceProtocol.Reset>(_ =>
+        {
+            _resetWaiters.Add(Sender);
+            StopQueues();
+        });
+        Receive<GuestFaulted>(fault =>
+        {
+            _faultBeingRecovered = fault.Reason;
+            StopQueues();
+        });
+        Receive<Terminated>(t => _queues.Remove(t.ActorRef));
+    }
+
+    private void Stopping()
+    {
+        Receive<Terminated>(t =>
+        {
+            _queues.Remove(t.ActorRef);
+            if (_queues.Count == 0)
+            {
+                FinishStopping();
+            }
+        });
+        Receive<DeviceProtocol.Reset>(_ => _resetWaiters.Add(Sender));
+        Receive<GuestFaulted>(fault => _faultBeingRecovered ??= fault.Reason);
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Activate(DeviceProtocol.Activate activate)
+    {
+        _device.Activate(activate.Memory, activate.Features);
+        foreach (QueueWiring wiring in activate.Queues)
+        {
+            IQueueHandler? handler = _device.Queues[wiring.Index].CreateHandler?.Invoke();
+            if (handler is null)
+            {
+                wiring.Kick.Dispose();
+                continue;
+            }
+            IActorRef queue = Context.ActorOf(VirtqueueActor.Props(_device.Name, wiring, handler), $"queue-{wiring.Index}-{wiring.Name}");
+            Context.Watch(queue);
+            _queues.Add(queue);
+        }
+        Become(_queues.Count > 0 ? Running : Idle);
+        Sender.Tell(new DeviceProtocol.Activated(_device.Name));
+    }
+
+    private void StopQueues()
+    {
+        if (_queues.Count == 0)
+        {
+            FinishStopping();
+            return;
+        }
+        foreach (IActorRef queue in _queues)
+        {
+            Context.Stop(queue);
+        }
+        Become(Stopping);
+    }
+
+    private void FinishStopping()
+    {
+        _device.Reset();
+        foreach (IActorRef waiter in _resetWaiters)
+        {
+            waiter.Tell(new DeviceProtocol.WasReset(_device.Name));
+        }
+        _resetWaiters.Clear();
+        if (_faultBeingRecovered is { } reason)
+        {
+            _faultBeingRecovered = null;
+            Context.Parent.Tell(new DeviceProtocol.NeedsReset(_device.Name, reason));
+        }
+        Become(Idle);
+        Stash.UnstashAll();
+    }
+
+    /// <summary>
+    /// Runs inside this actor when a queue actor fails: host failures and policy-exceeding guest failures escalate
+    /// to the guest actor (which ends the launcher); a tolerated guest failure stops the queue and resets the device.
+    /// </summary>
+    private Directive Decide(Exception failure)
+    {
+        if (failure is not DeviceFaultException { IsGuestFault: true } fault
+            || _supervision.GuestErrors != GuestErrorPolicy.RestartDevice)
+        {
+            return Directive.Escalate;
+        }
+
+        DateTime now = _clock();
+        while (_restarts.Count > 0 && now - _restarts.Peek() > _supervision.RestartWindow)
+        {
+            _restarts.Dequeue();
+        }
+        if (_restarts.Count >= _supervision.MaxRestarts)
+        {
+            _log.Error("{0}: {1} restarts within {2}; giving up on the device", _device.Name, _restarts.Count, _supervision.RestartWindow);
+            return Directive.Escalate;
+        }
+        _restarts.Enqueue(now);
+        _log.Warning("{0}: guest error, restarting the device ({1} of {2} allowed within {3}): {4}",
+            _device.Name, _restarts.Count, _supervision.MaxRestarts, _supervision.RestartWindow, fault.InnerException!.Message);
+        Self.Tell(new GuestFaulted(fault.InnerException!.Message));
+        return Directive.Stop;
+    }
+
+    /// <summary>Sent to self by <see cref="Decide"/>: reset the device after a tolerated guest error.</summary>
+    private sealed record GuestFaulted(string Reason);
+}

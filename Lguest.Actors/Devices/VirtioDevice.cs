@@ -1,0 +1,52 @@
+using Lguest.Native.Memory;
+
+namespace Lguest.Actors.Devices;
+
+/// <summary>A queue a device asks the bus for: its size and the handler that serves it (null: unserviced).</summary>
+public sealed record QueueDefinition(string Name, ushort Size, Func<IQueueHandler>? CreateHandler);
+
+/// <summary>
+/// A virtio device as the guest sees it, independent of how it is attached (lguest device page, vhost-user socket):
+/// an id, features, config bytes and queues. It sees guest memory and its queues, never the transport.
+/// Host resources (files, taps, stdin) are opened by the constructor of a concrete device, so a missing file fails
+/// before the guest starts, and released by <see cref="Dispose"/>.
+/// </summary>
+public abstract class VirtioDevice : IDisposable
+{
+    /// <summary>The virtio device id (net 1, block 2, console 3, rng 4).</summary>
+    public abstract byte DeviceType { get; }
+
+    /// <summary>"console", "block", ...: the name in logs, errors and metrics.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Feature bits offered to the driver, including ring features (INDIRECT_DESC, EVENT_IDX).</summary>
+    public abstract ulong OfferedFeatures { get; }
+
+    public abstract IReadOnlyList<QueueDefinition> Queues { get; }
+
+    /// <summary>The device-specific configuration space, little-endian.</summary>
+    public virtual ReadOnlyMemory<byte> Config => ReadOnlyMemory<byte>.Empty;
+
+    /// <summary>The driver accepted <paramref name="features"/> and set DRIVER_OK: the device is about to serve.</summary>
+    public virtual void Activate(GuestMemory memory, ulong features)
+    {
+    }
+
+    /// <summary>The driver reset the device (or supervision did): forget per-session state, keep host resources.</summary>
+    public virtual void Reset()
+    {
+    }
+
+    /// <summary>One line per device for --verbose, as the seed prints at start ("device 2: virtblock 2048 sectors").</summary>
+    public virtual string Describe() => Name;
+
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+}

@@ -1,0 +1,203 @@
+using System.Collections.Concurrent;
+using Lguest.Actors.Configuration;
+using Lguest.Native.Interop;
+using Lguest.Native.Memory;
+
+namespace Lguest.Actors.Engines.Simulated;
+
+/// <summary>
+/// An in-process switcher: the guest is a library running on a thread of its own (its "CPU"), and this class is the
+/// host kernel between it and the launcher. As with /dev/lguest, a NOTIFY for an address with an attached eventfd
+/// signals the eventfd and the guest runs on; any other NOTIFY pauses the guest and is returned from
+/// <see cref="Run"/>, and the guest continues when the launcher calls <see cref="Run"/> again.
+/// </summary>
+public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
+{
+    private readonly Action<ISimulatedHypervisor> _guest;
+    private readonly ConcurrentDictionary<ulong, EventFd> _eventfds = new();
+    private readonly BlockingCollection<EngineOutcome> _outcomes = new();
+    private readonly SemaphoreSlim _resume = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly object _interruptLock = new();
+    private uint _pendingInterrupts;
+    private Thread? _cpu;
+    private bool _pausedAtNotify;
+    private GuestMemory? _memory;
+
+    /// <param name="settings">The simulated section of the configuration.</param>
+    /// <param name="guest">The guest program; the default is <see cref="SimulatedLinux"/>.</param>
+    public SimulatedEngine(SimulatedSettings settings, Action<ISimulatedHypervisor>? guest = null)
+    {
+        _guest = guest ?? (hv => new SimulatedLinux(hv, settings).Boot());
+    }
+
+    public string Name => "simulated";
+
+    public GuestMemory Memory => _memory ?? throw new InvalidOperationException("the engine is not initialized");
+
+    public ulong GuestLimit { get; private set; }
+
+    public ulong EntryPoint { get; private set; }
+
+    public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>How many interrupts the launcher raised: tests check suppression with it.</summary>
+    public long InterruptsRaised => Interlocked.Read(ref _interruptsRaised);
+
+    private long _interruptsRaised;
+
+    public void Initialize(GuestMemory memory, ulong guestLimit, ulong entryPoint)
+    {
+        _memory = memory;
+        GuestLimit = guestLimit;
+        EntryPoint = entryPoint;
+    }
+
+    public void AttachEventFd(ulong notifyAddress, EventFd kick)
+    {
+        if (notifyAddress == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(notifyAddress), "address 0 cannot be attached (as /dev/lguest refuses it)");
+        }
+        _eventfds[notifyAddress] = kick;
+    }
+
+    public void Interrupt(uint irq)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(irq, 32u);
+        Interlocked.Increment(ref _interruptsRaised);
+        lock (_interruptLock)
+        {
+            _pendingInterrupts |= 1u << (int)irq;
+            Monitor.PulseAll(_interruptLock);
+        }
+    }
+
+    public EngineOutcome Run()
+    {
+        if (_memory is null)
+        {
+            throw new InvalidOperationException("Run before Initialize");
+        }
+        if (_cpu is null)
+        {
+            _cpu = new Thread(RunGuest) { IsBackground = true, Name = "simulated guest cpu" };
+            _cpu.Start();
+        }
+        else if (_pausedAtNotify)
+        {
+            _pausedAtNotify = false;
+            _resume.Release();
+        }
+
+        try
+        {
+            EngineOutcome outcome = _outcomes.Take(_stopping.Token);
+            _pausedAtNotify = outcome is EngineOutcome.Notify;
+            return outcome;
+        }
+        catch (OperationCanceledException)
+        {
+            return new EngineOutcome.Stopped();
+        }
+    }
+
+    public void Stop() => _stopping.Cancel();
+
+    public void Dispose()
+    {
+        Stop();
+        _cpu?.Join();
+        _outcomes.Dispose();
+        _resume.Dispose();
+        _stopping.Dispose();
+    }
+
+    void ISimulatedHypervisor.Notify(ulong address)
+    {
+        Stopping.ThrowIfCancellationRequested();
+        if (_eventfds.TryGetValue(address, out EventFd? kick))
+        {
+            try
+            {
+                kick.Signal();
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                // The queue was reset and its eventfd closed: the launcher sees this kick, as lguest would.
+            }
+        }
+        _outcomes.Add(new EngineOutcome.Notify(address));
+        _resume.Wait(Stopping);
+    }
+
+    bool ISimulatedHypervisor.WaitForInterrupt(uint irq, TimeSpan timeout)
+    {
+        uint bit = 1u << (int)irq;
+        DateTime deadline = DateTime.UtcNow + timeout;
+        lock (_interruptLock)
+        {
+            while ((_pendingInterrupts & bit) == 0)
+            {
+                Stopping.ThrowIfCancellationRequested();
+                TimeSpan left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                {
+                    return false;
+                }
+                // Wake at least every 50 ms to notice a stop.
+                Monitor.Wait(_interruptLock, left < TimeSpan.FromMilliseconds(50) ? left : TimeSpan.FromMilliseconds(50));
+            }
+            _pendingInterrupts &= ~bit;
+            return true;
+        }
+    }
+
+    uint ISimulatedHypervisor.TakePendingInterrupts()
+    {
+        lock (_interruptLock)
+        {
+            uint pending = _pendingInterrupts;
+            _pendingInterrupts = 0;
+            return pending;
+        }
+    }
+
+    void ISimulatedHypervisor.PowerOff() => Halt(new EngineOutcome.Died("CRASH: Power down"));
+
+    void ISimulatedHypervisor.Reboot() => Halt(new EngineOutcome.Restart());
+
+    void ISimulatedHypervisor.Panic(string reason) => Halt(new EngineOutcome.Died($"CRASH: {reason}"));
+
+    private void Halt(EngineOutcome outcome)
+    {
+        _outcomes.Add(outcome);
+        throw new GuestHaltedException();
+    }
+
+    private void RunGuest()
+    {
+        try
+        {
+            _guest(this);
+            _outcomes.Add(new EngineOutcome.Died("CRASH: the guest returned from its entry point"));
+        }
+        catch (GuestHaltedException)
+        {
+        }
+        catch (OperationCanceledException) when (Stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            // A bug or a detected inconsistency in the guest: Linux would panic.
+            _outcomes.Add(new EngineOutcome.Died($"CRASH: {e.GetType().Name}: {e.Message}"));
+        }
+    }
+
+    /// <summary>Unwinds the guest's CPU thread after a SHUTDOWN hypercall; nothing runs after it.</summary>
+    private sealed class GuestHaltedException : Exception
+    {
+    }
+}

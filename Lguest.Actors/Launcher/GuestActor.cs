@@ -1,0 +1,309 @@
+using Akka.Actor;
+using Akka.Event;
+using Lguest.Actors.Configuration;
+using Lguest.Actors.Devices;
+using Lguest.Actors.Engines;
+using Lguest.Actors.Queues;
+using Lguest.Native.Boot;
+using Lguest.Native.Lguest;
+using Lguest.Native.Memory;
+using Lguest.Native.Virtio;
+
+namespace Lguest.Actors.Launcher;
+
+/// <summary>
+/// Owns one guest, as the seed's main() and run_guest() did: it lays out guest memory, describes the devices on
+/// the lguest device page, loads the kernel and initrd, writes the zero page, initializes the engine, and then
+/// handles every NOTIFY that the run loop hands it. It is the lguest transport: devices below it see guest memory
+/// and queues only.
+///
+/// A reboot throws <see cref="GuestRebootRequestedException"/> so the launcher's supervisor restarts this actor:
+/// fresh memory, kernel reloaded, new device actors, the same configuration.
+/// </summary>
+internal sealed class GuestActor : ReceiveActor
+{
+    private const byte StatusDriverOk = 4;
+    private const byte StatusDeviceNeedsReset = 64;
+    private const byte StatusFailed = 128;
+    private const int RingIndirectDescriptors = 28;
+    private const int RingEventIndex = 29;
+
+    private readonly LauncherSettings _settings;
+    private readonly GuestEnvironment _environment;
+    private readonly GuestIncarnation _incarnation;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<GuestDevice> _devices = [];
+    private IGuestEngine? _engine;
+    private GuestMemory? _memory;
+    private LguestBus? _bus;
+    private NotifyRouter? _router;
+    private RunLoop? _runLoop;
+    private int _awaitingDevices;
+
+    public GuestActor(LauncherSettings settings, GuestEnvironment environment, GuestIncarnation incarnation)
+    {
+        _settings = settings;
+        _environment = environment;
+        _incarnation = incarnation;
+
+        Receive<EngineOutcome.Notify>(n => OnNotify(n.Address));
+        Receive<EngineOutcome.Died>(OnDied);
+        Receive<EngineOutcome.Restart>(_ => throw new GuestRebootRequestedException());
+        Receive<RunLoopFailed>(f => throw new InvalidOperationException($"running the guest failed: {f.Cause.Message}", f.Cause));
+        Receive<DeviceProtocol.Activated>(_ => DeviceSettled());
+        Receive<DeviceProtocol.WasReset>(_ => DeviceSettled());
+        Receive<DeviceProtocol.NeedsReset>(OnDeviceNeedsReset);
+    }
+
+    public static Props Props(LauncherSettings settings, GuestEnvironment environment, GuestIncarnation incarnation)
+        => Akka.Actor.Props.Create(() => new GuestActor(settings, environment, incarnation)).WithDispatcher(Dispatchers.Guest);
+
+    /// <summary>Anything a device escalates ends the guest: the launcher decides what that means.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+
+    protected override void PreStart()
+    {
+        _incarnation.DisposeRemains();
+        _incarnation.Boots++;
+
+        _engine = _environment.CreateEngine(_settings);
+        _memory = GuestMemory.CreateFlat(_settings.MemoryBytes + (ulong)LguestAbi.DEVICE_PAGES * LguestAbi.PageSize);
+        _bus = new LguestBus(_memory, _settings.MemoryBytes);
+        AddDevices();
+
+        LoadedKernel kernel = KernelLoader.Load(_memory, _settings.Kernel);
+        InitrdPlacement? initrd = string.IsNullOrEmpty(_settings.Initrd)
+            ? null
+            : InitrdLoader.Load(_memory, _settings.MemoryBytes, _settings.Initrd);
+        BootParameters.Write(_memory, _settings.MemoryBytes, _settings.CommandLine, initrd, kernel);
+        _router = new NotifyRouter(
+            _bus.Devices.Select(d => (d.DescriptorAddress, (IReadOnlyList<ulong>)d.Virtqueues.Select(q => q.RingAddress).ToList())),
+            _bus.GuestLimit);
+
+        _log.Info("guest {0}: {1} MiB on the {2} engine, {3} kernel entry {4:x}, {5} device(s)",
+            _incarnation.Boots, _settings.MemoryBytes >> 20, _engine.Name, kernel.Format, kernel.EntryPoint, _devices.Count);
+        _engine.Initialize(_memory, _bus.GuestLimit, kernel.EntryPoint);
+
+        if (_incarnation.Boots == 1)
+        {
+            _environment.AfterFirstSetup?.Invoke();
+        }
+        _runLoop = new RunLoop(_engine, Self);
+        _runLoop.Start();
+    }
+
+    /// <summary>
+    /// On a reboot the children are still stopping when this runs, and their queues still read guest memory:
+    /// the memory and engine go to the next incarnation, which disposes them once every child is gone.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _runLoop?.Dispose();
+        _runLoop = null;
+        foreach (IActorRef child in Context.GetChildren())
+        {
+            Context.Stop(child);
+        }
+        _incarnation.Leave(_engine, _memory);
+        _engine = null;
+        _memory = null;
+    }
+
+    /// <summary>Children have stopped by now (Akka stops them before a parent's PostStop), so memory can go.</summary>
+    protected override void PostStop()
+    {
+        _runLoop?.Dispose();
+        _engine?.Dispose();
+        _memory?.Dispose();
+    }
+
+    private void AddDevices()
+    {
+        int number = 0;
+        foreach (DeviceSettings deviceSettings in _settings.Devices)
+        {
+            VirtioDevice device = _environment.CreateDevice(deviceSettings);
+            LguestDevice record;
+            try
+            {
+                record = _bus!.AddDevice(device.DeviceType, device.Name);
+                foreach (QueueDefinition queue in device.Queues)
+                {
+                    record.AddVirtqueue(queue.Size);
+                }
+                for (int bit = 0; bit < 64; bit++)
+                {
+                    if ((device.OfferedFeatures & (1UL << bit)) != 0)
+                    {
+                        record.AddFeature(bit);
+                    }
+                }
+                record.SetConfig(device.Config.Span);
+            }
+            catch
+            {
+                device.Dispose();
+                throw;
+            }
+
+            IActorRef actor = Context.ActorOf(DeviceActor.Props(device, _settings.Supervision), $"{++number}-{device.Name}");
+            _devices.Add(new GuestDevice(device, record, actor));
+            if (_settings.Verbose)
+            {
+                _log.Info("device {0}: {1}", number, device.Describe());
+            }
+        }
+    }
+
+    private void OnNotify(ulong address)
+    {
+        switch (_router!.Route(address))
+        {
+            case NotifyTarget.StatusChange status:
+                OnStatusChange(_devices[status.Device]);
+                break;
+            case NotifyTarget.QueueKick kick:
+                OnEarlyKick(_devices[kick.Device]);
+                break;
+            case NotifyTarget.EarlyConsole console:
+                EarlyConsole.Write(_memory!, console.Address, _bus!.GuestLimit, _environment.ConsoleOutput);
+                Resume();
+                break;
+            case NotifyTarget.Invalid invalid:
+                throw new GuestViolationException($"bad NOTIFY {invalid.Address:#x}: outside the guest (limit {_bus!.GuestLimit:#x})");
+        }
+    }
+
+    /// <summary>The seed's update_device_status: 0 resets, FAILED resets a running device, DRIVER_OK starts it.</summary>
+    private void OnStatusChange(GuestDevice device)
+    {
+        byte status = device.Record.Status;
+        if (status == 0)
+        {
+            device.Record.ResetAcknowledgedFeatures();
+            ResetDevice(device);
+        }
+        else if ((status & StatusFailed) != 0)
+        {
+            _log.Warning("device {0}: the driver set FAILED", device.Model.Name);
+            if (device.Running)
+            {
+                ResetDevice(device);
+            }
+            else
+            {
+                Resume();
+            }
+        }
+        else if ((status & StatusDriverOk) != 0 && !device.Running)
+        {
+            StartDevice(device);
+        }
+        else
+        {
+            Resume();
+        }
+    }
+
+    /// <summary>A kick on a queue with no eventfd yet: the driver is using the device before DRIVER_OK, so start it.</summary>
+    private void OnEarlyKick(GuestDevice device)
+    {
+        if (!device.Running)
+        {
+            StartDevice(device);
+            return;
+        }
+        if (_settings.Supervision.GuestErrors == GuestErrorPolicy.KillLauncher)
+        {
+            throw new GuestViolationException($"notification on running device {device.Model.Name}");
+        }
+        _log.Warning("device {0}: notification on a running device ignored", device.Model.Name);
+        Resume();
+    }
+
+    private void StartDevice(GuestDevice device)
+    {
+        ulong features = device.Record.AcknowledgedFeatures & device.Record.OfferedFeatures;
+        VirtqueueFeatures ringFeatures = VirtqueueFeatures.None;
+        if ((features & (1UL << RingIndirectDescriptors)) != 0)
+        {
+            ringFeatures |= VirtqueueFeatures.IndirectDescriptors;
+        }
+        if ((features & (1UL << RingEventIndex)) != 0)
+        {
+            ringFeatures |= VirtqueueFeatures.EventIndex;
+        }
+
+        var wirings = new List<QueueWiring>();
+        foreach (LguestVirtqueueInfo queue in device.Record.Virtqueues)
+        {
+            var kick = Native.Interop.EventFd.Create();
+            _engine!.AttachEventFd(queue.RingAddress, kick);
+            wirings.Add(new QueueWiring(
+                queue.Index,
+                device.Model.Queues[queue.Index].Name,
+                _memory!,
+                SplitQueueLayout.Legacy(queue.RingAddress, queue.Size, LguestAbi.LGUEST_VRING_ALIGN),
+                ringFeatures,
+                kick,
+                new EngineInterruptLine(_engine, queue.Irq)));
+        }
+        device.Running = true;
+        if (_settings.Verbose)
+        {
+            _log.Info("device {0} OK: offered {1:x}, accepted {2:x}", device.Model.Name, device.Record.OfferedFeatures, features);
+        }
+        _awaitingDevices++;
+        device.Actor.Tell(new DeviceProtocol.Activate(_memory!, features, wirings));
+    }
+
+    private void ResetDevice(GuestDevice device)
+    {
+        if (_settings.Verbose)
+        {
+            _log.Info("resetting device {0}", device.Model.Name);
+        }
+        device.Running = false;
+        _awaitingDevices++;
+        device.Actor.Tell(new DeviceProtocol.Reset());
+    }
+
+    /// <summary>The guest stays paused while a device starts or resets, as it did while the seed handled the NOTIFY.</summary>
+    private void DeviceSettled()
+    {
+        if (_awaitingDevices > 0 && --_awaitingDevices == 0)
+        {
+            Resume();
+        }
+    }
+
+    private void OnDeviceNeedsReset(DeviceProtocol.NeedsReset needsReset)
+    {
+        GuestDevice device = _devices.Single(d => d.Model.Name == needsReset.Device && d.Actor.Equals(Sender));
+        device.Running = false;
+        ulong statusAddress = device.Record.DescriptorAddress + LguestAbi.DescriptorStatusOffset;
+        _memory!.Write(statusAddress, (byte)(_memory.Read<byte>(statusAddress) | StatusDeviceNeedsReset));
+        _log.Warning("device {0} needs a reset by the driver: {1}", device.Model.Name, needsReset.Reason);
+    }
+
+    private void OnDied(EngineOutcome.Died died)
+    {
+        LauncherExit exit = died.IsPowerOff
+            ? new LauncherExit(LauncherExit.PoweredOff, "guest powered off")
+            : new LauncherExit(LauncherExit.Failed, died.Reason);
+        Context.Parent.Tell(new GuestFinished(exit));
+    }
+
+    private void Resume() => _runLoop?.Resume();
+
+    private sealed class GuestDevice(VirtioDevice model, LguestDevice record, IActorRef actor)
+    {
+        public VirtioDevice Model { get; } = model;
+
+        public LguestDevice Record { get; } = record;
+
+        public IActorRef Actor { get; } = actor;
+
+        public bool Running { get; set; }
+    }
+}

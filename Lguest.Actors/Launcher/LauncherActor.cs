@@ -1,0 +1,80 @@
+using Akka.Actor;
+using Akka.Event;
+using Lguest.Actors.Configuration;
+using Lguest.Actors.Devices;
+
+namespace Lguest.Actors.Launcher;
+
+/// <summary>
+/// The supervisor of one guest, and the only place that decides how the launcher ends. A reboot request restarts
+/// the guest actor; any other failure, from the guest or escalated by a device, stops it and ends the launcher
+/// with exit code 1 and one line naming the cause, as the seed's "kill the launcher" did.
+/// </summary>
+internal sealed class LauncherActor : ReceiveActor
+{
+    private readonly TaskCompletionSource<LauncherExit> _exit;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _guest;
+
+    public LauncherActor(LauncherSettings settings, GuestEnvironment environment, TaskCompletionSource<LauncherExit> exit)
+    {
+        _exit = exit;
+        var incarnation = new GuestIncarnation();
+        _guest = Context.ActorOf(GuestActor.Props(settings, environment, incarnation), "guest");
+        Context.Watch(_guest);
+
+        Receive<GuestFinished>(finished =>
+        {
+            _exit.TrySetResult(finished.Exit);
+            Context.Stop(_guest);
+        });
+        Receive<Shutdown>(_ =>
+        {
+            _exit.TrySetResult(new LauncherExit(LauncherExit.PoweredOff, "stopped"));
+            Context.Stop(_guest);
+        });
+        Receive<Terminated>(_ =>
+        {
+            incarnation.Dispose();
+            _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, "the guest stopped unexpectedly"));
+            Context.Stop(Self);
+        });
+    }
+
+    public static Props Props(LauncherSettings settings, GuestEnvironment environment, TaskCompletionSource<LauncherExit> exit)
+        => Akka.Actor.Props.Create(() => new LauncherActor(settings, environment, exit));
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide);
+
+    private Directive Decide(Exception failure)
+    {
+        if (failure is GuestRebootRequestedException)
+        {
+            _log.Info("guest reboot requested: restarting it");
+            return Directive.Restart;
+        }
+        string message = Describe(failure);
+        _log.Error("{0}", message);
+        _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+        return Directive.Stop;
+    }
+
+    /// <summary>The one line a user reads: the innermost useful message, prefixed by the device when there is one.</summary>
+    internal static string Describe(Exception failure)
+    {
+        Exception e = failure;
+        while (e is ActorInitializationException { InnerException: { } inner })
+        {
+            e = inner;
+        }
+        return e switch
+        {
+            DeviceFaultException fault when fault.IsGuestFault => $"{fault.Device}: guest error: {fault.InnerException!.Message}",
+            DeviceFaultException fault => $"{fault.Device}: {fault.InnerException!.Message}",
+            _ => e.Message,
+        };
+    }
+
+    /// <summary>Stop the guest and end the launcher as if it had powered off (SIGINT, SIGTERM).</summary>
+    public sealed record Shutdown;
+}

@@ -1,0 +1,35 @@
+namespace Lguest.Actors.Queues;
+
+/// <summary>Messages a queue actor receives from its kick watcher and from itself.</summary>
+internal static class QueueProtocol
+{
+    /// <summary>The guest kicked the queue: there may be new available buffers.</summary>
+    public sealed class Kicked
+    {
+        public static readonly Kicked Instance = new();
+
+        private Kicked()
+        {
+        }
+    }
+
+    /// <summary>The handler's host source became readable.</summary>
+    public sealed class SourceReady
+    {
+        public static readonly SourceReady Instance = new();
+
+        private SourceReady()
+        {
+        }
+    }
+
+    /// <summary>A drain stopped at its batch budget; carry on after whatever else is in the mailbox.</summary>
+    public sealed class Continue
+    {
+        public static readonly Continue Instance = new();
+
+        private Continue()
+        {
+        }
+    }
+}

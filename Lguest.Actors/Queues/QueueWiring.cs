@@ -1,0 +1,18 @@
+using Lguest.Native.Interop;
+using Lguest.Native.Memory;
+using Lguest.Native.Virtio;
+
+namespace Lguest.Actors.Queues;
+
+/// <summary>
+/// Everything a transport hands a device to serve one queue: where the ring lives, which eventfd the guest kicks,
+/// and how to interrupt it. The queue actor takes ownership of <see cref="Kick"/>.
+/// </summary>
+public sealed record QueueWiring(
+    int Index,
+    string Name,
+    GuestMemory Memory,
+    SplitQueueLayout Layout,
+    VirtqueueFeatures Features,
+    EventFd Kick,
+    IInterruptLine Interrupt);

@@ -1,0 +1,118 @@
+using Akka.Actor;
+using Akka.Event;
+using Lguest.Actors.Devices;
+using Lguest.Native.Virtio;
+
+namespace Lguest.Actors.Queues;
+
+/// <summary>
+/// Serves one virtqueue, on a dedicated thread of its own (a pinned dispatcher), as each of the seed's queues had
+/// its own thread. A <see cref="KickWatcher"/> waits on the kick eventfd; this actor drains the ring in batches with
+/// the guest's notifications suppressed, interrupts the guest only when the ring says it wants one, and yields to
+/// its mailbox between batches so a stop or reset is never stuck behind a busy guest.
+/// </summary>
+internal sealed class VirtqueueActor : UntypedActor
+{
+    /// <summary>Chains per batch: big enough to amortise the interrupt, small enough to stay responsive.</summary>
+    public const int BatchBudget = 64;
+
+    private readonly string _device;
+    private readonly QueueWiring _wiring;
+    private readonly IQueueHandler _handler;
+    private readonly DescriptorChain _chain = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private SplitQueue? _queue;
+    private KickWatcher? _watcher;
+
+    public VirtqueueActor(string device, QueueWiring wiring, IQueueHandler handler)
+    {
+        _device = device;
+        _wiring = wiring;
+        _handler = handler;
+    }
+
+    public static Props Props(string device, QueueWiring wiring, IQueueHandler handler)
+        => Akka.Actor.Props.Create(() => new VirtqueueActor(device, wiring, handler)).WithDispatcher(Dispatchers.Queue);
+
+    protected override void PreStart()
+    {
+        try
+        {
+            _queue = new SplitQueue(_wiring.Memory, _wiring.Layout, _wiring.Features);
+        }
+        catch (Exception e)
+        {
+            throw new DeviceFaultException(_device, _wiring.Name, e);
+        }
+        _watcher = new KickWatcher($"{_device}/{_wiring.Name}", _wiring.Kick, _handler.Source, Self);
+
+        // Linux may fill a queue before DRIVER_OK (the disk probes partitions early): look before waiting.
+        Self.Tell(QueueProtocol.Kicked.Instance);
+    }
+
+    protected override void PostStop()
+    {
+        _watcher?.Dispose();
+        _handler.Dispose();
+        _wiring.Kick.Dispose();
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case QueueProtocol.Kicked:
+            case QueueProtocol.SourceReady:
+            case QueueProtocol.Continue:
+                Service();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The heart of every queue: drain, interrupt if the guest asked for it, then re-enable notifications and look
+    /// once more, because the guest may have added a buffer after we looked and before it could see the flag.
+    /// </summary>
+    private void Service()
+    {
+        SplitQueue queue = _queue!;
+        try
+        {
+            while (true)
+            {
+                queue.DisableNotifications();
+                DrainResult result = _handler.Drain(queue, _chain, BatchBudget);
+                if (queue.NeedsNotification())
+                {
+                    _wiring.Interrupt.Raise();
+                }
+
+                switch (result)
+                {
+                    case DrainResult.BudgetSpent:
+                        Self.Tell(QueueProtocol.Continue.Instance);
+                        return;
+                    case DrainResult.SourceEmpty:
+                        // Buffers are waiting, data is not: the source wakes us, kicks would only cost exits.
+                        _watcher!.WatchSource(true);
+                        return;
+                    case DrainResult.RingEmpty:
+                        _watcher!.WatchSource(false);
+                        if (queue.EnableNotifications())
+                        {
+                            continue;
+                        }
+                        return;
+                }
+            }
+        }
+        catch (Exception e) when (e is not DeviceFaultException)
+        {
+            _log.Warning("{0}/{1}: {2}", _device, _wiring.Name, e.Message);
+            throw new DeviceFaultException(_device, _wiring.Name, e);
+        }
+    }
+}
