@@ -25,6 +25,10 @@ internal static class SystemCall
         return result;
     }
 
+    /// <summary>Throws for an errno the caller already holds (poll's POLLNVAL, a failure seen after cleanup).</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void Throw(int errno, string operation) => throw new SystemCallException(operation, errno);
+
     /// <summary>
     /// For failures the caller examines (ENOENT from /dev/lguest, EAGAIN from a non-blocking fd):
     /// 0 when <paramref name="result"/> succeeded, its errno otherwise.
