@@ -87,6 +87,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "lseek", SetLastError = true)]
     public static partial long lseek(int fd, long offset, int whence);
 
+    [LibraryImport(Library, EntryPoint = "dup2", SetLastError = true)]
+    public static partial int dup2(int oldfd, int newfd);
+
     [LibraryImport(Library, EntryPoint = "pipe2", SetLastError = true)]
     public static partial int pipe2(int* fds, int flags);
 
