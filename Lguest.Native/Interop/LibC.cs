@@ -133,6 +133,8 @@ internal static unsafe partial class LibC
     public const int F_SETPIPE_SZ = 1031;
     public const int F_GETPIPE_SZ = 1032;
 
+    public const nuint FIONREAD = 0x541B;
+
     /// <summary>The most iovecs one readv/writev accepts (UIO_MAXIOV).</summary>
     public const int IOV_MAX = 1024;
 

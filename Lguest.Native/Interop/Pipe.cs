@@ -25,4 +25,13 @@ internal static unsafe class Pipe
         int flags = (int)SystemCall.ThrowIfFailed(LibC.fcntl(fd.Number, LibC.F_GETFL, 0), $"F_GETFL fd {fd.Number}");
         SystemCall.ThrowIfFailed(LibC.fcntl(fd.Number, LibC.F_SETFL, flags | LibC.O_NONBLOCK), $"F_SETFL fd {fd.Number}");
     }
+
+    /// <summary>Bytes waiting to be read (FIONREAD).</summary>
+    public static int Available(FileDescriptor descriptor)
+    {
+        using FileDescriptor.Lease fd = descriptor.Borrow();
+        int count = 0;
+        SystemCall.ThrowIfFailed(LibC.ioctl(fd.Number, LibC.FIONREAD, &count), $"FIONREAD fd {fd.Number}");
+        return count;
+    }
 }
