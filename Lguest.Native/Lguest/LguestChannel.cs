@@ -69,6 +69,7 @@ public sealed unsafe class LguestChannel : IDisposable
     /// <summary>
     /// Runs the guest until it needs us. A full word is a NOTIFY address; ENOENT means it died and a second read
     /// says why; ERESTART means it wants a reboot. Anything else is a bug or an incompatible host.
+    /// The descriptor is leased for the whole run, so a Dispose from another thread takes effect once it returns.
     /// </summary>
     public LguestRunOutcome Run()
     {
@@ -96,16 +97,12 @@ public sealed unsafe class LguestChannel : IDisposable
         {
             throw new IOException($"run guest on {path}: read {result} bytes, expected a {sizeof(nuint)}-byte notify address");
         }
-        switch (errno)
+        return errno switch
         {
-            case Errno.ENOENT:
-                return new LguestRunOutcome.Died(deathReason());
-            case Errno.ERESTART:
-                return new LguestRunOutcome.Restart();
-            default:
-                SystemCall.Throw(errno, $"run guest on {path}");
-                return null;
-        }
+            Errno.ENOENT => new LguestRunOutcome.Died(deathReason()),
+            Errno.ERESTART => new LguestRunOutcome.Restart(),
+            _ => throw SystemCall.Failure(errno, $"run guest on {path}"),
+        };
     }
 
     /// <summary>The host's reason for a death, NUL-terminated within its buffer.</summary>
