@@ -35,7 +35,7 @@ public sealed class LguestBus
         if (memorySize > ulong.MaxValue - devicePagesBytes || !memory.Contains(memorySize, devicePagesBytes))
         {
             throw new ArgumentException(
-                $"guest memory must extend {LguestAbi.DEVICE_PAGES} pages past guest RAM ({memorySize:#x}) for the device page and rings",
+                $"guest memory must extend {LguestAbi.DEVICE_PAGES} pages past guest RAM (0x{memorySize:x}) for the device page and rings",
                 nameof(memory));
         }
         _memory = memory;

@@ -57,7 +57,7 @@ public sealed unsafe class LguestChannel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(eventFd);
         using FileDescriptor.Lease fd = eventFd.Descriptor.Borrow();
-        Send(LguestRequest.AttachEventFd(notifyAddress, fd.Number), $"attach eventfd to notify address {notifyAddress:#x}");
+        Send(LguestRequest.AttachEventFd(notifyAddress, fd.Number), $"attach eventfd to notify address 0x{notifyAddress:x}");
     }
 
     /// <summary>

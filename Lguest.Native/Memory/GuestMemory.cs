@@ -32,7 +32,7 @@ public sealed unsafe class GuestMemory : IDisposable
             if (_regions[i].GuestPhysicalAddress <= _regions[i - 1].LastAddress)
             {
                 throw new ArgumentException(
-                    $"guest memory regions overlap: {_regions[i - 1].GuestPhysicalAddress:#x}-{_regions[i - 1].LastAddress:#x} and {_regions[i].GuestPhysicalAddress:#x}-{_regions[i].LastAddress:#x}",
+                    $"guest memory regions overlap: 0x{_regions[i - 1].GuestPhysicalAddress:x}-0x{_regions[i - 1].LastAddress:x} and 0x{_regions[i].GuestPhysicalAddress:x}-0x{_regions[i].LastAddress:x}",
                     nameof(regions));
             }
         }
