@@ -96,6 +96,10 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
         _device.Activate(activate.Memory, activate.Features);
         foreach (QueueWiring wiring in activate.Queues)
         {
+            if (wiring.Index < 0 || wiring.Index >= _device.Queues.Count)
+            {
+                throw new ArgumentException($"{_device.Name} has {_device.Queues.Count} queue(s); the transport wired queue {wiring.Index}");
+            }
             IQueueHandler? handler = _device.Queues[wiring.Index].CreateHandler?.Invoke();
             if (handler is null)
             {

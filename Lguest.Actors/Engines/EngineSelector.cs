@@ -1,6 +1,6 @@
 using Akka.Event;
 using Lguest.Actors.Configuration;
-using Lguest.Actors.Engines.Lguest;
+using Lguest.Actors.Engines.DevLguest;
 using Lguest.Actors.Engines.Simulated;
 using Lguest.Native.Lguest;
 

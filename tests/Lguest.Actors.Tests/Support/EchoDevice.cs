@@ -48,7 +48,11 @@ internal sealed class EchoDevice : VirtioDevice
 
     public override void Reset() => Interlocked.Increment(ref _resets);
 
-    protected override void Dispose(bool disposing) => Disposed = true;
+    protected override void Dispose(bool disposing)
+    {
+        Disposed = true;
+        base.Dispose(disposing);
+    }
 
     private sealed class EchoHandler(EchoDevice device) : IQueueHandler
     {

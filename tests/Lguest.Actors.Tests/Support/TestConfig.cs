@@ -7,5 +7,5 @@ internal static class TestConfig
 {
     /// <summary>The runtime's own reference configuration (its pinned dispatchers), quiet logging.</summary>
     public static Config Akka { get; } = ConfigurationFactory.ParseString("akka.loglevel = WARNING")
-        .WithFallback(LauncherSettingsReader.Reference);
+        .WithFallback(ConfigurationFactory.ParseString("akka.actor.lguest-queue-dispatcher.type = PinnedDispatcher\nakka.actor.lguest-run-loop-dispatcher.type = PinnedDispatcher"));
 }

@@ -2,7 +2,7 @@ using Lguest.Native.Interop;
 using Lguest.Native.Lguest;
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Engines.Lguest;
+namespace Lguest.Actors.Engines.DevLguest;
 
 /// <summary>
 /// The real thing: /dev/lguest, exact to its ABI. The host kernel switches to the guest inside <see cref="Run"/>
