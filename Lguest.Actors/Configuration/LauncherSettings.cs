@@ -37,8 +37,34 @@ public sealed record RngSettings(string Source, int MaxBytesPerRequest) : Device
 /// </summary>
 public sealed record NetSettings(string? Address, string? Bridge, string? Mac, string TapName) : DeviceSettings;
 
-/// <summary>The simulated engine's guest: what its workload does after boot.</summary>
-public sealed record SimulatedSettings(TimeSpan InterruptTimeout, string ConsoleEcho);
+/// <summary>
+/// The simulated engine's guest: how long it waits for a device's interrupt before it panics, and a line it prints
+/// after boot (empty: none). What its /init does is read from the kernel command line (sim.* keys).
+/// </summary>
+public sealed record SimulatedSettings(TimeSpan InterruptTimeout, string ConsoleEcho)
+{
+    /// <summary>
+    /// Counts the simulated guest's boots in this launcher (sim.reboot=once asks for a reboot on the first only).
+    /// Runtime state shared by every incarnation, not configuration: it takes no part in equality.
+    /// </summary>
+    public SimulatedBootCounter Boots { get; init; } = new();
+}
+
+/// <summary>A thread-safe boot count; every instance equals every other, so settings compare by configuration.</summary>
+public sealed class SimulatedBootCounter
+{
+    private int _boots;
+
+    /// <summary>Boots so far.</summary>
+    public int Count => Volatile.Read(ref _boots);
+
+    /// <summary>Records a boot and returns its number, from 1.</summary>
+    public int Next() => Interlocked.Increment(ref _boots);
+
+    public override bool Equals(object? obj) => obj is SimulatedBootCounter;
+
+    public override int GetHashCode() => 0;
+}
 
 /// <summary>Everything the launcher needs, read once from the "lguest" section of the config.</summary>
 public sealed record LauncherSettings(

@@ -22,6 +22,8 @@ public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
     private uint _pendingInterrupts;
     private Thread? _cpu;
     private bool _pausedAtNotify;
+    private EngineOutcome? _final;
+    private int _disposed;
     private GuestMemory? _memory;
 
     /// <param name="settings">The simulated section of the configuration.</param>
@@ -79,6 +81,15 @@ public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
         {
             throw new InvalidOperationException("Run before Initialize");
         }
+        if (_stopping.IsCancellationRequested)
+        {
+            return new EngineOutcome.Stopped();
+        }
+        if (_final is not null)
+        {
+            // The guest is gone; asking again gets the same answer, as a dead /dev/lguest guest keeps failing.
+            return _final;
+        }
         if (_cpu is null)
         {
             _cpu = new Thread(RunGuest) { IsBackground = true, Name = "simulated guest cpu" };
@@ -94,6 +105,10 @@ public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
         {
             EngineOutcome outcome = _outcomes.Take(_stopping.Token);
             _pausedAtNotify = outcome is EngineOutcome.Notify;
+            if (!_pausedAtNotify)
+            {
+                _final = outcome;
+            }
             return outcome;
         }
         catch (OperationCanceledException)
@@ -102,11 +117,22 @@ public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
         }
     }
 
-    public void Stop() => _stopping.Cancel();
+    public void Stop()
+    {
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            _stopping.Cancel();
+        }
+    }
 
+    /// <summary>Stops the guest and joins its CPU thread: every hypercall it makes after a stop unwinds it.</summary>
     public void Dispose()
     {
-        Stop();
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _stopping.Cancel();
         _cpu?.Join();
         _outcomes.Dispose();
         _resume.Dispose();
@@ -134,6 +160,7 @@ public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
 
     bool ISimulatedHypervisor.WaitForInterrupt(uint irq, TimeSpan timeout)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(irq, 32u);
         uint bit = 1u << (int)irq;
         DateTime deadline = DateTime.UtcNow + timeout;
         lock (_interruptLock)
