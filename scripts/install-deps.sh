@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(
-  iproute2            # network namespaces and tap configuration for the network tests
+  iproute2                # network namespaces and tap configuration for the network tests
+  linux-image-cloud-amd64 # a real bzImage (/vmlinuz) for the quickstart, and the kernel of the real-guest tests
 )
 
 missing=()

@@ -84,6 +84,21 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int ioctl_int(int fd, nuint request, nint argument);
 
+    [LibraryImport(Library, EntryPoint = "lseek", SetLastError = true)]
+    public static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport(Library, EntryPoint = "dup2", SetLastError = true)]
+    public static partial int dup2(int oldfd, int newfd);
+
+    [LibraryImport(Library, EntryPoint = "pipe2", SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport(Library, EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int fcntl(int fd, int command, int argument);
+
+    [LibraryImport(Library, EntryPoint = "mincore", SetLastError = true)]
+    public static partial int mincore(nint addr, nuint length, byte* vector);
+
     [LibraryImport(Library, EntryPoint = "getpagesize")]
     public static partial int getpagesize();
 
@@ -107,6 +122,21 @@ internal static unsafe partial class LibC
     public const int EFD_NONBLOCK = 0x800;
     public const int EFD_CLOEXEC = 0x80000;
     public const uint MFD_CLOEXEC = 1;
+
+    public const int SEEK_SET = 0;
+    public const int SEEK_CUR = 1;
+    public const int SEEK_END = 2;
+
+    public const int F_GETFD = 1;
+    public const int F_GETFL = 3;
+    public const int F_SETFL = 4;
+    public const int F_SETPIPE_SZ = 1031;
+    public const int F_GETPIPE_SZ = 1032;
+
+    public const nuint FIONREAD = 0x541B;
+
+    /// <summary>The most iovecs one readv/writev accepts (UIO_MAXIOV).</summary>
+    public const int IOV_MAX = 1024;
 
     public const short POLLIN = 0x1;
     public const short POLLOUT = 0x4;

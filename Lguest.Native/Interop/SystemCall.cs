@@ -25,6 +25,13 @@ internal static class SystemCall
         return result;
     }
 
+    /// <summary>The exception for an errno the caller already holds (poll's POLLNVAL, a run failure it has classified).</summary>
+    public static SystemCallException Failure(int errno, string operation) => new(operation, errno);
+
+    /// <summary>Throws <see cref="Failure"/>.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void Throw(int errno, string operation) => throw Failure(errno, operation);
+
     /// <summary>
     /// For failures the caller examines (ENOENT from /dev/lguest, EAGAIN from a non-blocking fd):
     /// 0 when <paramref name="result"/> succeeded, its errno otherwise.

@@ -32,7 +32,7 @@ public sealed unsafe class GuestMemory : IDisposable
             if (_regions[i].GuestPhysicalAddress <= _regions[i - 1].LastAddress)
             {
                 throw new ArgumentException(
-                    $"guest memory regions overlap: {_regions[i - 1].GuestPhysicalAddress:#x}-{_regions[i - 1].LastAddress:#x} and {_regions[i].GuestPhysicalAddress:#x}-{_regions[i].LastAddress:#x}",
+                    $"guest memory regions overlap: 0x{_regions[i - 1].GuestPhysicalAddress:x}-0x{_regions[i - 1].LastAddress:x} and 0x{_regions[i].GuestPhysicalAddress:x}-0x{_regions[i].LastAddress:x}",
                     nameof(regions));
             }
         }
@@ -102,6 +102,12 @@ public sealed unsafe class GuestMemory : IDisposable
         GuestMemoryRegion? region = FindRegion(address);
         if (region is null)
         {
+            // An empty range just past a region's end is valid, as Contains says; it has a host address too.
+            if (length == 0 && address != 0 && FindRegion(address - 1) is { } before && before.LastAddress == address - 1)
+            {
+                host = before.HostAddress + (nint)before.Size;
+                return true;
+            }
             return false;
         }
         ulong offset = address - region.GuestPhysicalAddress;
@@ -209,11 +215,14 @@ public sealed unsafe class GuestMemory : IDisposable
     /// <summary>
     /// A host pointer to a naturally aligned field shared with the guest (ring indices and flags), for
     /// <see cref="Volatile"/> access. Null when the field is outside memory, crosses a region or is misaligned.
+    /// Alignment is checked on both sides: a region whose host mapping is not congruent with its guest address
+    /// (a vhost-user region mapped at an odd offset) would otherwise give a torn, non-atomic access.
     /// </summary>
     public T* PointerTo<T>(ulong address)
         where T : unmanaged
     {
-        if (address % (ulong)sizeof(T) != 0 || !TryGetHostAddress(address, (ulong)sizeof(T), out nint host))
+        if (address % (ulong)sizeof(T) != 0 || !TryGetHostAddress(address, (ulong)sizeof(T), out nint host)
+            || (ulong)host % (ulong)sizeof(T) != 0)
         {
             return null;
         }
@@ -228,9 +237,9 @@ public sealed unsafe class GuestMemory : IDisposable
     {
         foreach (GuestMemoryRegion region in _regions)
         {
-            if (region.UserAddress == 0 && region.GuestPhysicalAddress != 0)
+            if (region.UserAddress == 0)
             {
-                continue;
+                continue; // no front-end address: nothing translates into it
             }
             if (userAddress < region.UserAddress)
             {

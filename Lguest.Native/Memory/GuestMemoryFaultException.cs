@@ -7,7 +7,7 @@ namespace Lguest.Native.Memory;
 public sealed class GuestMemoryFaultException : Exception
 {
     public GuestMemoryFaultException(ulong address, ulong length)
-        : base($"guest range {address:#x}+{length:#x} is outside guest memory")
+        : base($"guest range 0x{address:x}+0x{length:x} is outside guest memory")
     {
         Address = address;
         Length = length;

@@ -22,11 +22,11 @@ public sealed class GuestMemoryRegion
         }
         if (guestPhysicalAddress + (size - 1) < guestPhysicalAddress)
         {
-            throw new ArgumentOutOfRangeException(nameof(size), $"region at {guestPhysicalAddress:#x} of {size:#x} bytes wraps past 2^64");
+            throw new ArgumentOutOfRangeException(nameof(size), $"region at 0x{guestPhysicalAddress:x} of 0x{size:x} bytes wraps past 2^64");
         }
         if (userAddress + (size - 1) < userAddress)
         {
-            throw new ArgumentOutOfRangeException(nameof(userAddress), $"user address {userAddress:#x} + {size:#x} bytes wraps past 2^64");
+            throw new ArgumentOutOfRangeException(nameof(userAddress), $"user address 0x{userAddress:x} + 0x{size:x} bytes wraps past 2^64");
         }
         GuestPhysicalAddress = guestPhysicalAddress;
         Size = size;

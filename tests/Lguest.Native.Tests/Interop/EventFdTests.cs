@@ -1,0 +1,39 @@
+using Lguest.Native.Interop;
+
+namespace Lguest.Native.Tests.Interop;
+
+public sealed class EventFdTests
+{
+    [Fact]
+    public void Signals_accumulate_and_a_drain_clears_them()
+    {
+        using var e = EventFd.Create(nonBlocking: true);
+
+        e.Signal();
+        e.Signal(4);
+
+        Assert.Equal(5UL, e.Drain());
+        Assert.Equal(0UL, e.Drain());
+    }
+
+    [Fact]
+    public void A_non_blocking_drain_of_an_unsignalled_eventfd_returns_zero()
+    {
+        using var e = EventFd.Create(nonBlocking: true);
+
+        Assert.Equal(0UL, e.Drain());
+    }
+
+    [Fact]
+    public async Task A_blocking_drain_waits_for_a_signal_from_another_thread()
+    {
+        using var e = EventFd.Create();
+        Task<ulong> drain = Task.Factory.StartNew(e.Drain, TaskCreationOptions.LongRunning);
+
+        await Task.Delay(50);
+        Assert.False(drain.IsCompleted);
+        e.Signal(3);
+
+        Assert.Equal(3UL, await drain.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+}
