@@ -1,3 +1,4 @@
+using Lguest.Actors.Queues;
 using Lguest.Native.Memory;
 
 namespace Lguest.Actors.Devices;

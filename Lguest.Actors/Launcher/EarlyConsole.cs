@@ -10,19 +10,21 @@ namespace Lguest.Actors.Launcher;
 /// </summary>
 internal static class EarlyConsole
 {
+    private const int Chunk = 4096;
+
     public static void Write(GuestMemory memory, ulong address, ulong limit, FileDescriptor output)
     {
-        const int chunk = 4096;
+        Span<IoVector> vector = stackalloc IoVector[1];
         while (address < limit)
         {
-            int length = (int)Math.Min((ulong)chunk, limit - address);
-            if (!memory.TryGetHostAddress(address, (ulong)length, out _))
+            int length = (int)Math.Min(Chunk, limit - address);
+            if (!memory.TryGetHostAddress(address, (ulong)length, out nint host))
             {
                 return;
             }
-            ReadOnlySpan<byte> text = memory.GetSpan(address, length);
-            int end = text.IndexOf((byte)0);
-            ScatterGatherIo.WriteAll(output, end < 0 ? text : text[..end]);
+            int end = memory.GetSpan(address, length).IndexOf((byte)0);
+            vector[0] = new IoVector(host, (nuint)(end < 0 ? length : end));
+            ScatterGatherIo.WriteAll(output, vector);
             if (end >= 0)
             {
                 return;

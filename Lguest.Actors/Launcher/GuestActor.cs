@@ -74,7 +74,7 @@ internal sealed class GuestActor : ReceiveActor
         LoadedKernel kernel = KernelLoader.Load(_memory, _settings.Kernel);
         InitrdPlacement? initrd = string.IsNullOrEmpty(_settings.Initrd)
             ? null
-            : InitrdLoader.Load(_memory, _settings.MemoryBytes, _settings.Initrd);
+            : InitrdLoader.Load(_memory, _settings.MemoryBytes, _settings.Initrd, kernel);
         BootParameters.Write(_memory, _settings.MemoryBytes, _settings.CommandLine, initrd, kernel);
         _router = new NotifyRouter(
             _bus.Devices.Select(d => (d.DescriptorAddress, (IReadOnlyList<ulong>)d.Virtqueues.Select(q => q.RingAddress).ToList())),
@@ -170,7 +170,7 @@ internal sealed class GuestActor : ReceiveActor
                 Resume();
                 break;
             case NotifyTarget.Invalid invalid:
-                throw new GuestViolationException($"bad NOTIFY {invalid.Address:#x}: outside the guest (limit {_bus!.GuestLimit:#x})");
+                throw new GuestViolationException($"bad NOTIFY 0x{invalid.Address:x}: outside the guest (limit 0x{_bus!.GuestLimit:x})");
         }
     }
 

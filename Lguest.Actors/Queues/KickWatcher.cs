@@ -52,27 +52,28 @@ internal sealed class KickWatcher : IDisposable
 
     private void Watch()
     {
-        Span<FileDescriptor?> fds = new FileDescriptor?[3];
+        FileDescriptor[] withSource = _source is null ? [] : [_kick.Descriptor, _wake.Descriptor, _source];
+        FileDescriptor[] withoutSource = [_kick.Descriptor, _wake.Descriptor];
+        Span<bool> ready = stackalloc bool[3];
         while (!_stopping)
         {
-            fds[0] = _kick.Descriptor;
-            fds[1] = _wake.Descriptor;
-            fds[2] = _watchSource ? _source : null;
-            PollEvents ready = Poll.WaitReadable(fds, Timeout.InfiniteTimeSpan);
+            FileDescriptor[] fds = _watchSource ? withSource : withoutSource;
+            ready.Clear();
+            Poll.WaitReadable(fds, ready, Timeout.InfiniteTimeSpan);
             if (_stopping)
             {
                 return;
             }
-            if ((ready & PollEvents.Second) != 0)
+            if (ready[1])
             {
                 _wake.Drain();
             }
-            if ((ready & PollEvents.First) != 0)
+            if (ready[0])
             {
                 _kick.Drain();
                 _queue.Tell(QueueProtocol.Kicked.Instance);
             }
-            if ((ready & PollEvents.Third) != 0)
+            if (fds.Length == 3 && ready[2])
             {
                 _watchSource = false; // re-armed by the actor once it has drained the source
                 _queue.Tell(QueueProtocol.SourceReady.Instance);

@@ -74,5 +74,6 @@ internal sealed class BlockDevice : VirtioDevice
         {
             _disk.Dispose();
         }
+        base.Dispose(disposing);
     }
 }

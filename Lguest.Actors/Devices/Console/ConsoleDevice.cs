@@ -60,6 +60,7 @@ internal sealed class ConsoleDevice : VirtioDevice
         {
             TerminalGuard.Restore();
         }
+        base.Dispose(disposing);
     }
 }
 

@@ -58,5 +58,6 @@ internal sealed class RngDevice : VirtioDevice
         {
             _source.Dispose();
         }
+        base.Dispose(disposing);
     }
 }

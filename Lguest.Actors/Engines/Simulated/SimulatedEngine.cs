@@ -28,7 +28,7 @@ public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
     /// <param name="guest">The guest program; the default is <see cref="SimulatedLinux"/>.</param>
     public SimulatedEngine(SimulatedSettings settings, Action<ISimulatedHypervisor>? guest = null)
     {
-        _guest = guest ?? (hv => new SimulatedLinux(hv, settings).Boot());
+        _guest = guest ?? ((ISimulatedHypervisor hv) => new SimulatedLinux(hv, settings).Boot());
     }
 
     public string Name => "simulated";
