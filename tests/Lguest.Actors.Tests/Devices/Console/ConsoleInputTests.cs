@@ -20,7 +20,6 @@ public sealed class ConsoleInputTests
         Assert.Equal((head, 5u), f.InputRing.Used());
         Assert.Equal("hello"u8.ToArray(), f.InputRing.Contents(buffer).AsSpan(0, 5).ToArray());
         Assert.Equal(5, f.Device.Counters.BytesRead);
-
     }
 
     [Fact]
