@@ -1,0 +1,59 @@
+using Lguest.Native.Memory;
+using Lguest.Native.Virtio;
+
+namespace Lguest.Native.Tests.Virtio;
+
+/// <summary>A flat guest, one legacy ring in it, and both sides of the queue over that ring.</summary>
+internal sealed class RingFixture : IDisposable
+{
+    public const ulong MemorySize = 0x100000;
+    public const ulong RingAddress = 0x10000;
+    public const ulong TableArea = 0x40000;
+    public const ulong DataArea = 0x80000;
+
+    public RingFixture(ushort size = 8, VirtqueueFeatures features = VirtqueueFeatures.IndirectDescriptors)
+    {
+        Memory = GuestMemory.CreateFlat(MemorySize);
+        Layout = SplitQueueLayout.Legacy(RingAddress, size);
+        Driver = new DriverQueue(Memory, Layout, features);
+        Device = new SplitQueue(Memory, Layout, features);
+    }
+
+    public GuestMemory Memory { get; }
+
+    public SplitQueueLayout Layout { get; }
+
+    public DriverQueue Driver { get; }
+
+    public SplitQueue Device { get; }
+
+    public DescriptorChain Chain { get; } = new();
+
+    /// <summary>Writes one 16-byte entry of an indirect table.</summary>
+    public void WriteIndirectEntry(ulong table, int index, ulong address, uint length, ushort flags, ushort next)
+    {
+        ulong entry = table + (ulong)index * 16;
+        Memory.Write(entry, address);
+        Memory.Write(entry + 8, length);
+        Memory.Write(entry + 12, flags);
+        Memory.Write(entry + 14, next);
+    }
+
+    /// <summary>
+    /// Pops, expecting <paramref name="expected"/>; then checks the queue stays poisoned, failing fast with the
+    /// same violation instead of walking the ring again.
+    /// </summary>
+    public VirtqueueException AssertViolation(VirtqueueViolation expected)
+    {
+        VirtqueueException first = Assert.Throws<VirtqueueException>(() => Device.TryPop(Chain));
+        Assert.Equal(expected, first.Violation);
+        Assert.True(Device.IsPoisoned);
+        Assert.Equal(expected, Device.Violation);
+        VirtqueueException again = Assert.Throws<VirtqueueException>(() => Device.TryPop(Chain));
+        Assert.Equal(expected, again.Violation);
+        Assert.Throws<VirtqueueException>(() => Device.AddUsed(0, 0));
+        return first;
+    }
+
+    public void Dispose() => Memory.Dispose();
+}
