@@ -45,4 +45,28 @@ public static unsafe class Terminal
         raw.LocalFlags &= ~(LibC.ISIG | LibC.ICANON | LibC.ECHO);
         return raw;
     }
+
+    /// <summary>
+    /// A new pseudo-terminal pair (/dev/ptmx and its /dev/pts slave): a real terminal to try raw mode on without
+    /// touching the user's.
+    /// </summary>
+    internal static (FileDescriptor Master, FileDescriptor Slave) OpenPseudoTerminal()
+    {
+        const nuint TIOCGPTN = 0x80045430;
+        const nuint TIOCSPTLCK = 0x40045431;
+        FileDescriptor master = FileDescriptor.Open("/dev/ptmx", LibC.O_RDWR);
+        try
+        {
+            int unlock = 0;
+            int number = 0;
+            SystemCall.ThrowIfFailed(LibC.ioctl(master.Number, TIOCSPTLCK, &unlock), "unlock the pseudo-terminal");
+            SystemCall.ThrowIfFailed(LibC.ioctl(master.Number, TIOCGPTN, &number), "number the pseudo-terminal");
+            return (master, FileDescriptor.Open($"/dev/pts/{number}", LibC.O_RDWR));
+        }
+        catch
+        {
+            master.Dispose();
+            throw;
+        }
+    }
 }

@@ -5,6 +5,7 @@ using Lguest.Native.Virtio;
 
 namespace Lguest.Actors.Tests.Devices.Console;
 
+[Collection(TerminalGuardTests.Collection)]
 public sealed class ConsoleInputTests
 {
     [Fact]
