@@ -18,7 +18,7 @@ internal sealed class NetDevice : VirtioDevice
     private readonly IReadOnlyList<QueueDefinition> _queues;
 
     public NetDevice(NetSettings settings)
-        : this(TapInterface.Open(settings), ParseMac(settings))
+        : this(settings, ParseMac(settings))
     {
     }
 
@@ -38,6 +38,12 @@ internal sealed class NetDevice : VirtioDevice
             new QueueDefinition("receive", QueueSize, () => new NetReceiveHandler(_frames, Counters)),
             new QueueDefinition("transmit", QueueSize, () => new NetTransmitHandler(_frames, Counters)),
         ];
+    }
+
+    /// <summary>The MAC is checked before the tap exists, so a bad one cannot leak an interface.</summary>
+    private NetDevice(NetSettings settings, byte[]? mac)
+        : this(TapInterface.Open(settings), mac)
+    {
     }
 
     private NetDevice(TapInterface tap, byte[]? mac)
@@ -71,6 +77,7 @@ internal sealed class NetDevice : VirtioDevice
 
     private static byte[]? ParseMac(NetSettings settings)
     {
+        ArgumentNullException.ThrowIfNull(settings);
         if (string.IsNullOrEmpty(settings.Mac))
         {
             return null;

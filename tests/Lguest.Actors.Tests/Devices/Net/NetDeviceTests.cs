@@ -46,6 +46,7 @@ public sealed class NetDeviceTests
         Assert.Throws<ConfigurationException>(() => new NetDevice(new NetSettings("10.0.0.1", "br0", null, "tap%d")));
         Assert.Throws<ConfigurationException>(() => new NetDevice(new NetSettings("10.0.0.300", null, null, "tap%d")));
         Assert.Throws<ConfigurationException>(() => new NetDevice(new NetSettings("::1", null, null, "tap%d")));
+        Assert.Throws<ConfigurationException>(() => new NetDevice(new NetSettings("10.0.0.1", null, "zz:54:00:ab:cd:ef", "tap%d")));
     }
 
     [Fact]
