@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Lguest.Native.Interop;
@@ -21,6 +22,17 @@ internal static class SystemCall
         if (result < 0)
         {
             throw new SystemCallException(operation, LastErrno);
+        }
+        return result;
+    }
+
+    /// <summary>As above; the interpolated operation text is only formatted when <paramref name="result"/> failed.</summary>
+    public static long ThrowIfFailed(long result, [InterpolatedStringHandlerArgument(nameof(result))] ref FailureMessage operation)
+    {
+        if (result < 0)
+        {
+            int errno = LastErrno;
+            throw new SystemCallException(operation.ToStringAndClear(), errno);
         }
         return result;
     }

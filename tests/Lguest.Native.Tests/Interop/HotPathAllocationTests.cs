@@ -1,0 +1,49 @@
+using Lguest.Native.Interop;
+
+namespace Lguest.Native.Tests.Interop;
+
+/// <summary>The I/O a block request does per call must not allocate: no error text is built unless the call failed.</summary>
+public sealed class HotPathAllocationTests
+{
+    [Fact]
+    public unsafe void Successful_positional_and_vectored_io_allocates_nothing()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            using FileDescriptor file = FileDescriptor.Open(path, LibC.O_RDWR);
+            byte* buffer = stackalloc byte[4096];
+            Span<IoVector> vector = stackalloc IoVector[1];
+            vector[0] = new IoVector((nint)buffer, 4096);
+            ScatterGatherIo.PWriteV(file, vector, 0); // first calls JIT and resolve the P/Invokes
+            ScatterGatherIo.PReadV(file, vector, 0);
+            FileIo.Pread(file, new Span<byte>(buffer, 512), 0);
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                ScatterGatherIo.PWriteV(file, vector, 4096L * (i % 8));
+                ScatterGatherIo.PReadV(file, vector, 4096L * (i % 8));
+                FileIo.Pread(file, new Span<byte>(buffer, 512), 512L * (i % 8));
+            }
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+            Assert.Equal(0, allocated);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_failed_call_still_names_the_operation()
+    {
+        var closedPipe = Pipe.Create();
+        closedPipe.Read.Dispose();
+        var e = Assert.Throws<SystemCallException>(() => FileIo.Write(closedPipe.Write, [1, 2, 3]));
+        Assert.Equal(Errno.EPIPE, e.Errno);
+        Assert.StartsWith($"write fd {closedPipe.Write.Number}", e.Message);
+        closedPipe.Write.Dispose();
+    }
+}
