@@ -18,6 +18,7 @@ public static class TerminalGuard
     private static int s_fd = -1;
     private static bool s_raw;
     private static bool s_hooked;
+    // Held for the life of the process: a collected registration unregisters its handler.
     private static PosixSignalRegistration? s_interrupt;
     private static PosixSignalRegistration? s_terminate;
 
@@ -98,7 +99,5 @@ public static class TerminalGuard
         AppDomain.CurrentDomain.UnhandledException += (_, _) => Restore();
         s_interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => Restore());
         s_terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Restore());
-        GC.KeepAlive(s_interrupt);
-        GC.KeepAlive(s_terminate);
     }
 }
