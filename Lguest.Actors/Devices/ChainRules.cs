@@ -1,0 +1,43 @@
+using Lguest.Native.Interop;
+using Lguest.Native.Virtio;
+
+namespace Lguest.Actors.Devices;
+
+/// <summary>
+/// The checks every queue makes on a chain before trusting its shape. A chain the wrong way round cannot be
+/// answered on the ring (there is nowhere to put a status), so these throw <see cref="GuestRequestException"/>
+/// and supervision decides, where the seed simply died.
+/// </summary>
+internal static class ChainRules
+{
+    /// <summary>Host iovecs per chain: readv/writev take at most IOV_MAX, and no honest driver gets near it.</summary>
+    public const int MaxIoVectors = 1024;
+
+    public static void RequireNoReadable(DescriptorChain chain, string device, string queue)
+    {
+        if (chain.ReadableCount != 0)
+        {
+            throw new GuestRequestException($"{device}: readable buffers in the {queue} queue (chain {chain.HeadIndex})");
+        }
+    }
+
+    public static void RequireNoWritable(DescriptorChain chain, string device, string queue)
+    {
+        if (chain.WritableCount != 0)
+        {
+            throw new GuestRequestException($"{device}: writable buffers in the {queue} queue (chain {chain.HeadIndex})");
+        }
+    }
+
+    /// <summary>A translation result of -1: the chain has more pieces than one system call takes.</summary>
+    public static int RequireTranslated(int count, DescriptorChain chain, string device)
+    {
+        if (count < 0)
+        {
+            throw new GuestRequestException($"{device}: chain {chain.HeadIndex} needs more than {MaxIoVectors} host buffers");
+        }
+        return count;
+    }
+
+    public static IoVector[] NewIoVectors() => new IoVector[MaxIoVectors];
+}

@@ -1,0 +1,74 @@
+using Lguest.Actors.Queues;
+using Lguest.Native.Memory;
+using Lguest.Native.Virtio;
+
+namespace Lguest.Actors.Tests.Devices;
+
+/// <summary>
+/// One legacy split ring in flat guest memory, seen from both sides: the guest's <see cref="DriverQueue"/> offers
+/// buffers, the device's <see cref="SplitQueue"/> is what a handler drains. Guest buffers come from a bump allocator
+/// above the ring.
+/// </summary>
+internal sealed class QueueHarness : IDisposable
+{
+    private const ulong MemorySize = 8 << 20;
+    private ulong _next;
+
+    public QueueHarness(ushort size = 256)
+    {
+        Memory = GuestMemory.CreateFlat(MemorySize);
+        SplitQueueLayout layout = SplitQueueLayout.Legacy(0, size);
+        Driver = new DriverQueue(Memory, layout, VirtqueueFeatures.None);
+        Device = new SplitQueue(Memory, layout, VirtqueueFeatures.None);
+        _next = SplitQueueLayout.LegacyByteSize(size);
+    }
+
+    public GuestMemory Memory { get; }
+
+    public DriverQueue Driver { get; }
+
+    public SplitQueue Device { get; }
+
+    public DescriptorChain Chain { get; } = new();
+
+    /// <summary>A guest buffer the device may read, holding <paramref name="data"/>.</summary>
+    public ChainBuffer Readable(ReadOnlySpan<byte> data)
+    {
+        ulong address = Allocate((ulong)data.Length);
+        Memory.Write(address, data);
+        return new ChainBuffer(address, (uint)data.Length, Writable: false);
+    }
+
+    /// <summary>A zeroed guest buffer of <paramref name="length"/> bytes the device may write.</summary>
+    public ChainBuffer Writable(uint length) => new(Allocate(length), length, Writable: true);
+
+    public ushort Offer(params ChainBuffer[] buffers) => Driver.AddBuffer(buffers);
+
+    public DrainResult Drain(IQueueHandler handler, int budget = 64) => handler.Drain(Device, Chain, budget);
+
+    /// <summary>The next used element, which must be there.</summary>
+    public (ushort Head, uint Length) Used()
+    {
+        Assert.True(Driver.TryGetUsed(out ushort head, out uint length), "expected a used buffer");
+        return (head, length);
+    }
+
+    public bool TryUsed(out ushort head, out uint length) => Driver.TryGetUsed(out head, out length);
+
+    public byte[] Contents(ChainBuffer buffer)
+    {
+        var bytes = new byte[buffer.Length];
+        Memory.Read(buffer.Address, bytes);
+        return bytes;
+    }
+
+    public void Dispose() => Memory.Dispose();
+
+    private ulong Allocate(ulong length)
+    {
+        ulong address = _next;
+        _next = (_next + Math.Max(length, 1) + 15) & ~15UL;
+        Assert.True(_next <= MemorySize, "harness out of guest memory");
+        return address;
+    }
+}
