@@ -51,7 +51,11 @@ internal sealed class GuestActor : ReceiveActor
         Receive<EngineOutcome.Restart>(_ => throw new GuestRebootRequestedException());
         Receive<RunLoopFailed>(f => throw new InvalidOperationException($"running the guest failed: {f.Cause.Message}", f.Cause));
         Receive<DeviceProtocol.Activated>(_ => DeviceSettled());
-        Receive<DeviceProtocol.WasReset>(_ => DeviceSettled());
+        Receive<DeviceProtocol.WasReset>(_ =>
+        {
+            ClearRings(_devices.Single(d => d.Actor.Equals(Sender)));
+            DeviceSettled();
+        });
         Receive<DeviceProtocol.NeedsReset>(OnDeviceNeedsReset);
     }
 
@@ -274,6 +278,19 @@ internal sealed class GuestActor : ReceiveActor
         if (_awaitingDevices > 0 && --_awaitingDevices == 0)
         {
             Resume();
+        }
+    }
+
+    /// <summary>
+    /// The ring pages belong to the launcher in lguest, and the seed zeroed them on every reset: a driver that
+    /// starts the device again must not find the previous session's (possibly hostile) entries waiting.
+    /// Called once the device has confirmed that no queue thread reads them any more.
+    /// </summary>
+    private void ClearRings(GuestDevice device)
+    {
+        foreach (LguestVirtqueueInfo queue in device.Record.Virtqueues)
+        {
+            _memory!.Clear(queue.RingAddress, queue.RingBytes);
         }
     }
 

@@ -13,6 +13,7 @@ using Xunit.Abstractions;
 namespace Lguest.Actors.Tests.Devices;
 
 /// <summary>A device actor driven directly, as a transport would: activation, reset, and what they leave behind.</summary>
+[Collection(ProcessWideCounts.Name)]
 public sealed class DeviceActorSpecs : TestKit
 {
     private readonly ITestOutputHelper _output;
@@ -105,4 +106,14 @@ public sealed class DeviceActorSpecs : TestKit
 internal static class IdentityAssertions
 {
     public static void ShouldBeNullOrMissing(this IActorRef? subject) => Assert.True(subject is null or Nobody, $"{subject} is still alive");
+}
+
+/// <summary>
+/// Tests that count the process's threads and descriptors run alone: any other test running beside them opens
+/// pipes and starts dispatcher threads of its own.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessWideCounts
+{
+    public const string Name = "process-wide counts";
 }

@@ -54,10 +54,16 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
         side.Start(0);
         ulong acked = side.DescriptorAddress(0) + 5 + 8 + 4; // one vqconfig, then 4 offered feature bytes
         side.Memory.Write(acked + 3, (byte)0x10); // the guest acknowledges INDIRECT_DESC (bit 28)
+        DriverQueue ring = side.LayOut(0, 0);
+        ring.PublishAvailable(5); // a stale entry the next session must not see
+        (ulong ringAddress, ushort size, _) = side.Queue(0, 0);
 
         side.SetStatus(0, 0);
 
         Assert.Equal(0u, side.Memory.Read<uint>(acked));
+        byte[] ringBytes = new byte[Lguest.Native.Lguest.LguestVirtqueueInfo.RingSize(size)];
+        side.Memory.Read(ringAddress, ringBytes);
+        Assert.All(ringBytes, b => Assert.Equal(0, b)); // as the seed's reset_device, the rings are zeroed
         AwaitCondition(() => guest.Devices[0].Resets >= 1, Patience);
         side.Start(0);
         Assert.Equal(2, guest.Devices[0].Activations);
@@ -221,25 +227,23 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
 
         for (int restart = 1; restart <= 2; restart++)
         {
-            side.Start(0);
-            DriverQueue bad = side.LayOut(0, 0);
+            DriverQueue bad = side.StartWithQueue(0, 0);
             bad.PublishAvailable(200);
             side.Kick(0, 0);
-            AwaitCondition(() => (side.Status(0) & GuestSide.NeedsReset) != 0, Patience);
+            bool seen = SpinWait.SpinUntil(() => (side.Status(0) & GuestSide.NeedsReset) != 0, Patience);
+            Assert.True(seen, $"restart {restart}: status 0x{side.Status(0):x2}, exit {exit.Status}");
             Assert.False(exit.IsCompleted);
 
             // What a driver does on DEVICE_NEEDS_RESET: reset, then bring the device up again, and it works.
             side.SetStatus(0, 0);
-            side.Start(0);
-            DriverQueue good = side.LayOut(0, 0);
+            DriverQueue good = side.StartWithQueue(0, 0);
             good.AddBuffer([side.Readable(7)]);
             side.Kick(0, 0);
             Assert.Equal(1u, side.WaitUsed(good).Length);
             side.SetStatus(0, 0);
         }
 
-        side.Start(0);
-        side.LayOut(0, 0).PublishAvailable(200);
+        side.StartWithQueue(0, 0).PublishAvailable(200);
         side.Kick(0, 0);
 
         LauncherExit result = await exit.WaitAsync(Patience);

@@ -46,6 +46,16 @@ internal sealed class GuestSide(ScriptedEngine engine, ulong memoryBytes)
         SetStatus(device, Acknowledge | Driver | DriverOk);
     }
 
+    /// <summary>As a Linux driver orders it: ACKNOWLEDGE, DRIVER, lay out the ring, then DRIVER_OK.</summary>
+    public DriverQueue StartWithQueue(int device, int queue)
+    {
+        SetStatus(device, Acknowledge);
+        SetStatus(device, Acknowledge | Driver);
+        DriverQueue ring = LayOut(device, queue);
+        SetStatus(device, Acknowledge | Driver | DriverOk);
+        return ring;
+    }
+
     public (ulong Ring, ushort Size, ushort Irq) Queue(int device, int queue)
     {
         ulong vqconfig = DescriptorAddress(device) + 5 + (8UL * (ulong)queue);
