@@ -15,12 +15,14 @@ internal static class DeviceSettingsReader
     {
         string listKey = $"{path}.devices";
         HoconValue list = lguest.GetValue("devices");
-        if (!list.IsArray())
+        // Akka's HoconValue says IsArray() is false for "[]", so reject what is clearly not a list instead.
+        if (list.IsString() || (list.IsObject() && !list.IsArray()))
         {
             throw new ConfigurationException(listKey, "expected a list of device objects, e.g. [ { type = rng } ]");
         }
         var devices = new List<DeviceSettings>();
-        IList<HoconValue> elements = list.GetArray();
+        // Akka's parser turns "[ ]" or a list spread over lines into an extra element with no value: not a device.
+        List<HoconValue> elements = list.GetArray().Where(element => element.Values.Count > 0).ToList();
         for (int i = 0; i < elements.Count; i++)
         {
             devices.Add(ReadOne(elements[i], lguest, $"{listKey}[{i}]"));

@@ -88,12 +88,8 @@ internal static class SeedArguments
         lguest.AppendLine($"memory = {HoconText.Quote(megabytes + "M")}");
         lguest.AppendLine($"kernel = {HoconText.Quote(positional[1])}");
         lguest.AppendLine($"command-line = {HoconText.Quote(string.Join(' ', positional.Skip(2)))}");
-        lguest.AppendLine("devices = [");
-        foreach (string device in devices)
-        {
-            lguest.AppendLine(device);
-        }
-        lguest.AppendLine("]");
+        // One line: Akka's HOCON parser reads "[" and "]" on separate lines as a list holding one empty element.
+        lguest.AppendLine($"devices = [ {string.Join(", ", devices)} ]");
         return ConfigurationFactory.ParseString($"lguest {{\n{lguest}}}\n");
     }
 
