@@ -11,6 +11,16 @@ namespace Lguest.Host;
 /// <summary>The Generic Host around one guest: Serilog on stderr, the actor system, and the launcher service.</summary>
 internal static class LauncherHost
 {
+    /// <summary>
+    /// Akka's fallback logger must not write to stdout, and Akka must not start its own shutdown on SIGTERM: the
+    /// host stops the launcher first (hosted services stop in reverse order) and only then the actor system, so
+    /// the guest's actors are never torn down underneath it.
+    /// </summary>
+    private static readonly string HostOwnedAkkaSettings = $"""
+        akka.stdout-logger-class = {StandardErrorLogger.ConfigValue}
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        """;
+
     public static async Task<int> RunAsync(CliOutcome.Launch launch)
     {
         bool verbose = launch.Settings.Verbose;
@@ -54,7 +64,7 @@ internal static class LauncherHost
         builder.Services.AddAkka("lguest", (akka, _) =>
         {
             akka.AddHocon(launch.Config, HoconAddMode.Prepend)
-                .AddHocon($"akka.stdout-logger-class = {StandardErrorLogger.ConfigValue}", HoconAddMode.Prepend)
+                .AddHocon(HostOwnedAkkaSettings, HoconAddMode.Prepend)
                 .AddHocon(LauncherSettingsReader.Reference, HoconAddMode.Append)
                 .ConfigureLoggers(setup =>
                 {
