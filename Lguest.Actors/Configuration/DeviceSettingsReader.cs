@@ -1,0 +1,107 @@
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
+
+namespace Lguest.Actors.Configuration;
+
+/// <summary>Reads lguest.devices: one object per device, in bus order, each with a type and that type's keys.</summary>
+internal static class DeviceSettingsReader
+{
+    private static readonly string[] BlockKeys = ["type", "path", "read-only"];
+    private static readonly string[] RngKeys = ["type", "source", "max-bytes-per-request"];
+    private static readonly string[] NetKeys = ["type", "address", "bridge", "mac", "tap"];
+
+    /// <param name="lguest">The merged lguest section (user config over reference.conf).</param>
+    public static List<DeviceSettings> Read(Config lguest, string path)
+    {
+        string listKey = $"{path}.devices";
+        HoconValue list = lguest.GetValue("devices");
+        // Akka's HoconValue says IsArray() is false for "[]", so reject what is clearly not a list instead.
+        if (list.IsString() || (list.IsObject() && !list.IsArray()))
+        {
+            throw new ConfigurationException(listKey, "expected a list of device objects, e.g. [ { type = rng } ]");
+        }
+        var devices = new List<DeviceSettings>();
+        // Akka's parser turns "[ ]" or a list spread over lines into an extra element with no value: not a device.
+        List<HoconValue> elements = list.GetArray().Where(element => element.Values.Count > 0).ToList();
+        for (int i = 0; i < elements.Count; i++)
+        {
+            devices.Add(ReadOne(elements[i], lguest, $"{listKey}[{i}]"));
+        }
+        return devices;
+    }
+
+    private static DeviceSettings ReadOne(HoconValue element, Config lguest, string path)
+    {
+        if (!element.IsObject() || element.IsArray())
+        {
+            throw new ConfigurationException(path, "expected a device object, e.g. { type = block, path = \"disk.img\" }");
+        }
+        HoconObject fields = element.GetObject();
+        var own = new ConfigSection(new Config(new HoconRoot(element)), path);
+        if (!fields.Items.ContainsKey("type"))
+        {
+            throw own.Error("type", "missing: every device needs a type (block, rng or net)");
+        }
+        string type = own.String("type");
+        (string[] known, string what) = type switch
+        {
+            "block" => (BlockKeys, "a block device"),
+            "rng" => (RngKeys, "an rng device"),
+            "net" => (NetKeys, "a net device"),
+            _ => throw own.Error("type", $"unknown device type '{type}' (expected block, rng or net)"),
+        };
+        KeySchema.RejectUnknownKeys(fields, known, path, what);
+
+        // Keys the entry leaves out come from lguest.device-defaults.<type>: HOCON has no fallback inside lists.
+        var section = new ConfigSection(
+            new Config(new HoconRoot(element)).WithFallback(lguest.GetConfig($"device-defaults.{type}")), path);
+        return type switch
+        {
+            "block" => ReadBlock(section),
+            "rng" => ReadRng(section),
+            _ => ReadNet(section),
+        };
+    }
+
+    private static BlockSettings ReadBlock(ConfigSection device)
+    {
+        string path = device.OptionalString("path") ?? throw device.Error("path", "missing: a block device needs the path of its backing file");
+        return new BlockSettings(device.ExistingFile("path", path), device.Boolean("read-only"));
+    }
+
+    private static RngSettings ReadRng(ConfigSection device)
+    {
+        string source = device.OptionalString("source") ?? throw device.Error("source", "must not be empty");
+        return new RngSettings(device.ExistingFile("source", source), device.Integer("max-bytes-per-request", minimum: 1));
+    }
+
+    private static NetSettings ReadNet(ConfigSection device)
+    {
+        string? address = device.OptionalString("address");
+        string? bridge = device.OptionalString("bridge");
+        if ((address is null) == (bridge is null))
+        {
+            throw new ConfigurationException(device.Path,
+                "a net device needs exactly one of address (routed, host-side IPv4 address) and bridge (a bridge name)");
+        }
+        if (address is not null && !NetworkAddresses.IsIPv4(address))
+        {
+            throw device.Error("address", $"not an IPv4 address: {address}");
+        }
+        if (bridge is not null && !NetworkAddresses.IsInterfaceName(bridge))
+        {
+            throw device.Error("bridge", $"not an interface name (1 to {NetworkAddresses.MaxInterfaceName} characters, no '/', ':' or spaces): {bridge}");
+        }
+        string? mac = device.OptionalString("mac");
+        if (mac is not null && !NetworkAddresses.IsMac(mac))
+        {
+            throw device.Error("mac", $"not a MAC address (aa:bb:cc:dd:ee:ff): {mac}");
+        }
+        string tap = device.String("tap");
+        if (!NetworkAddresses.IsInterfaceName(tap))
+        {
+            throw device.Error("tap", $"not an interface name (1 to {NetworkAddresses.MaxInterfaceName} characters, no '/', ':' or spaces): {tap}");
+        }
+        return new NetSettings(address, bridge, mac, tap);
+    }
+}

@@ -1,0 +1,128 @@
+using Akka.Configuration;
+using Lguest.Native.Interop;
+
+namespace Lguest.Actors.Configuration;
+
+/// <summary>
+/// Reads <see cref="LauncherSettings"/> once, from the "lguest" section of a config with reference.conf as the
+/// fallback, and validates all of it before anything starts: a bad value is reported with its full key.
+/// </summary>
+internal static class LauncherSettingsReader
+{
+    public const string Section = "lguest";
+
+    private const ulong MinimumMemory = 2 * MemorySize.MiB;
+    private const ulong MemoryLimit = 4UL << 30;
+
+    private static readonly (string, EngineKind)[] Engines =
+    [
+        ("auto", EngineKind.Auto), ("lguest", EngineKind.Lguest), ("simulated", EngineKind.Simulated), ("vhost-user", EngineKind.VhostUser),
+    ];
+
+    private static readonly (string, GuestErrorPolicy)[] GuestErrorPolicies =
+    [
+        ("kill-launcher", GuestErrorPolicy.KillLauncher), ("restart-device", GuestErrorPolicy.RestartDevice),
+    ];
+
+    /// <summary>reference.conf, embedded in this assembly: every lguest default and the launcher's dispatchers.</summary>
+    public static Config Reference { get; } = LoadReference();
+
+    /// <exception cref="ConfigurationException">The first unusable value, its message naming the key.</exception>
+    public static LauncherSettings Read(Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        KeySchema.RejectUnknownKeys(config, Reference, Section);
+        Config merged = config.IsEmpty || ReferenceEquals(config, Reference) ? Reference : config.WithFallback(Reference);
+        var lguest = new ConfigSection(merged.GetConfig(Section), Section);
+
+        return new LauncherSettings(
+            Engine: lguest.Choice("engine", Engines),
+            MemoryBytes: ReadMemory(lguest),
+            Kernel: lguest.ExistingFile("kernel", lguest.OptionalString("kernel")
+                ?? throw lguest.Error("kernel", "missing: the path of the guest kernel image is required")),
+            Initrd: lguest.OptionalString("initrd") is { } initrd ? lguest.ExistingFile("initrd", initrd) : null,
+            CommandLine: lguest.String("command-line"),
+            Verbose: lguest.Boolean("verbose"),
+            Chroot: ReadChroot(lguest),
+            User: ReadUser(lguest),
+            LguestDevice: lguest.OptionalString("lguest-device") ?? throw lguest.Error("lguest-device", "must not be empty"),
+            Supervision: new SupervisionSettings(
+                lguest.Choice("supervision.guest-errors", GuestErrorPolicies),
+                lguest.Integer("supervision.max-restarts", minimum: 0),
+                lguest.Duration("supervision.restart-window")),
+            Devices: ReadDevices(lguest, merged.GetConfig(Section)),
+            Simulated: new SimulatedSettings(
+                lguest.Duration("simulated.interrupt-timeout"),
+                lguest.String("simulated.console-echo")));
+    }
+
+    /// <summary>
+    /// The seed's command line (<see cref="SeedArguments.Usage"/>), turned into config and read like any other,
+    /// so both forms share one validation.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A usage error (key "arguments") or an unusable value.</exception>
+    public static LauncherSettings FromSeedArguments(string[] args) => Read(SeedArguments.ToConfig(args));
+
+    private static ulong ReadMemory(ConfigSection lguest)
+    {
+        string text = lguest.String("memory");
+        ulong bytes = MemorySize.Parse(text) ?? throw lguest.Error("memory", $"not a size: {text}");
+        if (bytes % MemorySize.MiB != 0)
+        {
+            throw lguest.Error("memory", $"must be a whole number of MiB, got {text}");
+        }
+        if (bytes < MinimumMemory)
+        {
+            throw lguest.Error("memory", $"must be at least 2M, got {text}");
+        }
+        // lguest guests are 32-bit, and the device pages sit above RAM: RAM itself must leave room below 4 GiB.
+        return bytes < MemoryLimit ? bytes : throw lguest.Error("memory", $"must be below 4G (lguest guests are 32-bit), got {text}");
+    }
+
+    /// <summary>The console, when on, is always the first device, as in the seed; the listed devices follow it.</summary>
+    private static List<DeviceSettings> ReadDevices(ConfigSection lguest, Config section)
+    {
+        var devices = new List<DeviceSettings>();
+        if (lguest.Boolean("console"))
+        {
+            devices.Add(new ConsoleSettings());
+        }
+        devices.AddRange(DeviceSettingsReader.Read(section, Section));
+        return devices;
+    }
+
+    private static string? ReadChroot(ConfigSection lguest)
+    {
+        string? directory = lguest.OptionalString("chroot");
+        return directory is null || Directory.Exists(directory)
+            ? directory
+            : throw lguest.Error("chroot", $"directory not found: {directory}");
+    }
+
+    /// <summary>Looked up now, as the seed did while parsing its options, so a misspelt user fails before start-up.</summary>
+    private static string? ReadUser(ConfigSection lguest)
+    {
+        string? user = lguest.OptionalString("user");
+        if (user is null)
+        {
+            return null;
+        }
+        try
+        {
+            return Privileges.FindUser(user) is not null ? user : throw lguest.Error("user", $"no such user: {user}");
+        }
+        catch (SystemCallException e)
+        {
+            throw lguest.Error("user", e.Message);
+        }
+    }
+
+    private static Config LoadReference()
+    {
+        const string name = "Lguest.reference.conf";
+        using Stream stream = typeof(LauncherSettingsReader).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"embedded resource {name} is missing from the build");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+}

@@ -1,0 +1,68 @@
+using Akka.Configuration;
+using Lguest.Actors.Configuration;
+
+namespace Lguest.Actors.Tests.Configuration;
+
+/// <summary>Changes the working directory, so nothing else may run alongside it.</summary>
+[CollectionDefinition(nameof(WorkingDirectoryCollection), DisableParallelization = true)]
+public sealed class WorkingDirectoryCollection;
+
+/// <summary>The documented examples in hocon/ must stay valid, and seed-equivalent.hocon must mean what it says.</summary>
+[Collection(nameof(WorkingDirectoryCollection))]
+public sealed class ExampleFilesTests : IClassFixture<ConfigFixture>
+{
+    private readonly ConfigFixture _fixture;
+
+    public ExampleFilesTests(ConfigFixture fixture) => _fixture = fixture;
+
+    [Fact]
+    public void Guest_example_reads_as_documented()
+    {
+        LauncherSettings settings = InFixtureDirectory(() => LauncherSettingsReader.Read(Example("guest.hocon")));
+
+        Assert.Equal(EngineKind.Simulated, settings.Engine);
+        Assert.Equal(64UL << 20, settings.MemoryBytes);
+        Assert.Equal("vmlinux", settings.Kernel);
+        Assert.Equal(
+            [new ConsoleSettings(), new BlockSettings("disk.img", ReadOnly: false), new RngSettings("/dev/urandom", 65536)],
+            settings.Devices);
+    }
+
+    [Fact]
+    public void Seed_equivalent_example_matches_the_seed_command_line()
+    {
+        (LauncherSettings fromFile, LauncherSettings fromArgs) = InFixtureDirectory(() => (
+            LauncherSettingsReader.Read(Example("seed-equivalent.hocon")),
+            LauncherSettingsReader.FromSeedArguments(["--block=disk.img", "--rng", "64", "vmlinux", "root=/dev/vda"])));
+
+        Assert.Equal(fromArgs.Devices, fromFile.Devices);
+        Assert.Equal(fromArgs with { Devices = [] }, fromFile with { Devices = [] });
+        Assert.Equal("root=/dev/vda", fromFile.CommandLine);
+        Assert.Equal(3, fromFile.Devices.Count);
+    }
+
+    private static Config Example(string name)
+    {
+        DirectoryInfo? directory = new(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Lguest.sln")))
+        {
+            directory = directory.Parent;
+        }
+        Assert.NotNull(directory);
+        return ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(directory.FullName, "hocon", name)));
+    }
+
+    private T InFixtureDirectory<T>(Func<T> read)
+    {
+        string previous = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = _fixture.Directory;
+        try
+        {
+            return read();
+        }
+        finally
+        {
+            Environment.CurrentDirectory = previous;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+namespace Lguest.Host.Tests;
+
+/// <summary>Usage and config errors: exit code 2, one line on stderr naming the problem, nothing on stdout.</summary>
+public sealed class ExitCodeTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("lguest-host-").FullName;
+
+    private string ConfigFile(string hocon)
+    {
+        string path = Path.Combine(_directory, $"{Guid.NewGuid():N}.hocon");
+        File.WriteAllText(path, hocon);
+        return path;
+    }
+
+    private string Kernel()
+    {
+        string path = Path.Combine(_directory, "vmlinux");
+        File.WriteAllBytes(path, new byte[64]);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("engine = kvm", "lguest: lguest.engine: expected auto, lguest, simulated or vhost-user, got 'kvm'")]
+    [InlineData("memory = 12Q", "lguest: lguest.memory: not a size: 12Q")]
+    [InlineData("memroy = 64M", "lguest: lguest.memroy: unknown key (reference.conf lists every key)")]
+    public async Task Bad_config_exits_2_naming_the_key(string line, string expected)
+    {
+        string config = ConfigFile($"lguest {{\n  kernel = \"{Kernel()}\"\n  {line}\n}}\n");
+
+        HostProcess.Result result = await HostProcess.RunAsync("--config", config);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal([expected], result.StderrLines);
+        Assert.Equal("", result.Stdout);
+    }
+
+    [Fact]
+    public async Task Verbose_option_is_accepted_and_the_config_still_checked()
+    {
+        HostProcess.Result result = await HostProcess.RunAsync("--config", ConfigFile("lguest.engine = kvm\n"), "--verbose");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(["lguest: lguest.engine: expected auto, lguest, simulated or vhost-user, got 'kvm'"], result.StderrLines);
+    }
+
+    [Fact]
+    public async Task Missing_config_file_exits_2()
+    {
+        string missing = Path.Combine(_directory, "absent.hocon");
+
+        HostProcess.Result result = await HostProcess.RunAsync("--config", missing);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal([$"lguest: --config: file not found: {missing}"], result.StderrLines);
+    }
+
+    [Fact]
+    public async Task No_arguments_exits_2_with_usage()
+    {
+        HostProcess.Result result = await HostProcess.RunAsync();
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("lguest: arguments: missing MEM_MB and vmlinux", result.StderrLines[0]);
+        Assert.Contains(result.StderrLines, line => line.StartsWith("usage: lguest ", StringComparison.Ordinal));
+        Assert.Equal("", result.Stdout);
+    }
+
+    [Fact]
+    public async Task Seed_arguments_are_validated_like_config()
+    {
+        HostProcess.Result result = await HostProcess.RunAsync("--block=/no/such/disk.img", "64", Kernel());
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(["lguest: lguest.devices[0].path: file not found: /no/such/disk.img"], result.StderrLines);
+    }
+
+    [Fact]
+    public async Task Unknown_seed_option_exits_2_with_usage()
+    {
+        HostProcess.Result result = await HostProcess.RunAsync("--frobnicate", "64", "vmlinux");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("lguest: arguments: unrecognized option '--frobnicate'", result.StderrLines[0]);
+        Assert.Contains(result.StderrLines, line => line.StartsWith("usage: lguest ", StringComparison.Ordinal));
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
