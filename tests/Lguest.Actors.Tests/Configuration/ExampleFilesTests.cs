@@ -22,7 +22,7 @@ public sealed class ExampleFilesTests : IClassFixture<ConfigFixture>
 
         Assert.Equal(EngineKind.Simulated, settings.Engine);
         Assert.Equal(64UL << 20, settings.MemoryBytes);
-        Assert.Equal("vmlinux", settings.Kernel);
+        Assert.Equal("/vmlinuz", settings.Kernel); // linux-image-cloud-amd64, installed by scripts/install-deps.sh
         Assert.Equal(
             [new ConsoleSettings(), new BlockSettings("disk.img", ReadOnly: false), new RngSettings("/dev/urandom", 65536)],
             settings.Devices);
