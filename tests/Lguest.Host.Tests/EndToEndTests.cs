@@ -57,6 +57,33 @@ public sealed class EndToEndTests : IDisposable
     }
 
     [Fact]
+    public async Task A_guest_reboot_restarts_it_afresh_and_the_disk_still_works()
+    {
+        string config = WriteConfig("""
+            lguest {
+              engine = simulated
+              memory = 32M
+              kernel = "KERNEL"
+              command-line = "sim.reboot=once sim.block=write-read sim.rng=0"
+              devices = [ { type = block, path = "DISK" } ]
+            }
+            """);
+
+        HostProcess.Result run = await HostProcess.RunAsync("--config", config);
+
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\nstdout:\n{run.Stdout}\nstderr:\n{run.Stderr}");
+        string[] console = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        int firstBoot = Array.IndexOf(console, "sim: init started (boot 1)");
+        int reboot = Array.IndexOf(console, "sim: rebooting");
+        int secondBoot = Array.IndexOf(console, "sim: init started (boot 2)");
+        Assert.True(firstBoot >= 0 && reboot > firstBoot && secondBoot > reboot, run.Stdout);
+        Assert.Equal(2, console.Count(line => line == "block: vda write-read OK"));
+        Assert.Equal("sim: power off", console[^1]);
+        byte[] disk = await File.ReadAllBytesAsync(Path.Combine(_directory, "disk.img"));
+        Assert.StartsWith("lguest-sim marker, boot 2", Encoding.ASCII.GetString(disk, 0, 64));
+    }
+
+    [Fact]
     public async Task A_guest_that_panics_exits_1_with_its_reason()
     {
         string config = WriteConfig("""
