@@ -21,6 +21,7 @@ internal sealed class VirtqueueActor : UntypedActor
     private readonly IQueueHandler _handler;
     private readonly DescriptorChain _chain = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly QueueCounters _counters;
     private SplitQueue? _queue;
     private KickWatcher? _watcher;
 
@@ -29,6 +30,7 @@ internal sealed class VirtqueueActor : UntypedActor
         _device = device;
         _wiring = wiring;
         _handler = handler;
+        _counters = new QueueCounters(device, wiring.Name);
     }
 
     public static Props Props(string device, QueueWiring wiring, IQueueHandler handler)
@@ -47,7 +49,7 @@ internal sealed class VirtqueueActor : UntypedActor
         _watcher = new KickWatcher($"{_device}/{_wiring.Name}", _wiring.Kick, _handler.Source, Self);
 
         // Linux may fill a queue before DRIVER_OK (the disk probes partitions early): look before waiting.
-        Self.Tell(QueueProtocol.Kicked.Instance);
+        Self.Tell(QueueProtocol.Continue.Instance);
     }
 
     protected override void PostStop()
@@ -62,6 +64,9 @@ internal sealed class VirtqueueActor : UntypedActor
         switch (message)
         {
             case QueueProtocol.Kicked:
+                _counters.Kicked();
+                Service();
+                break;
             case QueueProtocol.SourceReady:
             case QueueProtocol.Continue:
                 Service();
@@ -88,6 +93,7 @@ internal sealed class VirtqueueActor : UntypedActor
                 if (queue.NeedsNotification())
                 {
                     _wiring.Interrupt.Raise();
+                    _counters.Interrupted();
                 }
 
                 switch (result)

@@ -21,7 +21,9 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
     [Fact]
     public async Task Driver_ok_starts_the_device_and_its_queues_serve_the_guest()
     {
-        using var guest = new TestGuest(devices: new EchoDeviceSettings("echo", Queues: 2));
+        using var kicks = new QueueMetric("lguest.queue.kicks", "echo2");
+        using var interrupts = new QueueMetric("lguest.queue.interrupts", "echo2");
+        using var guest = new TestGuest(devices: new EchoDeviceSettings("echo2", Queues: 2));
         Task<LauncherExit> exit = GuestLauncher.RunAsync(Sys, guest.Settings, guest.Environment, default);
         ScriptedEngine engine = guest.WaitForBoot();
         var side = new GuestSide(engine, TestGuest.MemoryBytes);
@@ -38,6 +40,8 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
         side.Kick(0, 1);
         Assert.Equal(3u, side.WaitUsed(ring).Length);
         AwaitCondition(() => engine.Interrupts.Contains(side.Queue(0, 1).Irq), Patience);
+        AwaitCondition(() => kicks.Total("q1") == 1 && interrupts.Total("q1") >= 1, Patience);
+        Assert.Equal(0, kicks.Total("q0"));
 
         engine.Feed(new EngineOutcome.Died("CRASH: Power down"));
         LauncherExit result = await exit.WaitAsync(Patience);
