@@ -6,7 +6,8 @@ namespace Lguest.Actors.Queues;
 
 /// <summary>
 /// Everything a transport hands a device to serve one queue: where the ring lives, which eventfd the guest kicks,
-/// and how to interrupt it. The queue actor takes ownership of <see cref="Kick"/>.
+/// and how to interrupt it. The queue actor takes ownership of <see cref="Kick"/>. <see cref="Position"/> says where
+/// the ring starts and records where it stopped; without one the ring starts fresh at 0.
 /// </summary>
 public sealed record QueueWiring(
     int Index,
@@ -15,4 +16,5 @@ public sealed record QueueWiring(
     SplitQueueLayout Layout,
     VirtqueueFeatures Features,
     EventFd Kick,
-    IInterruptLine Interrupt);
+    IInterruptLine Interrupt,
+    RingPosition? Position = null);

@@ -41,6 +41,14 @@ internal sealed class VirtqueueActor : UntypedActor
         try
         {
             _queue = new SplitQueue(_wiring.Memory, _wiring.Layout, _wiring.Features);
+            if (_wiring.Position is { } position)
+            {
+                _queue.NextAvailableIndex = position.StartAvailable;
+                if (position.ResumeUsed)
+                {
+                    _queue.UsedIndex = _wiring.Memory.Read<ushort>(_wiring.Layout.UsedRing + 2);
+                }
+            }
         }
         catch (Exception e)
         {
@@ -54,7 +62,12 @@ internal sealed class VirtqueueActor : UntypedActor
 
     protected override void PostStop()
     {
+        // The watcher goes first: once it has stopped, nothing can make this queue serve another chain.
         _watcher?.Dispose();
+        if (_queue is not null)
+        {
+            _wiring.Position?.Stop(_queue.NextAvailableIndex);
+        }
         _handler.Dispose();
         _wiring.Kick.Dispose();
     }

@@ -71,6 +71,37 @@ public sealed class DeviceActorSpecs : TestKit
         _output.WriteLine($"threads {threadsBefore} -> {Process.GetCurrentProcess().Threads.Count}, fds {fdsBefore} -> {OpenDescriptors()}");
     }
 
+    [Fact]
+    public void A_ring_resumes_where_the_front_end_says_and_reports_where_it_stopped()
+    {
+        using GuestMemory memory = GuestMemory.CreateFlat(1 << 20);
+        var device = new EchoDevice("handover", 1);
+        IActorRef actor = Sys.ActorOf(DeviceActor.Props(device, KillLauncher));
+        var layout = SplitQueueLayout.Legacy(RingAddress, 8, 4096);
+        var driver = new DriverQueue(memory, layout, VirtqueueFeatures.None);
+        memory.Write<ulong>(0x80000, 0x1122334455667788);
+        for (int i = 0; i < 5; i++)
+        {
+            // Five requests the previous back end already served: the ring's used.idx says so.
+            driver.AddBuffer([new ChainBuffer(0x80000, 8, Writable: false)]);
+        }
+        memory.Write<ushort>(layout.UsedRing + 2, 5);
+        driver.AddBuffer([new ChainBuffer(0x80000, 4, Writable: false)]); // the sixth, still to be served
+        var position = new RingPosition(startAvailable: 5, resumeUsed: true);
+        var wiring = new QueueWiring(0, "q0", memory, layout, VirtqueueFeatures.None, EventFd.Create(), new NullInterrupt(), position);
+
+        actor.Tell(new DeviceProtocol.Activate(memory, 0, [wiring]));
+        ExpectMsg<DeviceProtocol.Activated>();
+        AwaitCondition(() => device.Chains == 1, TimeSpan.FromSeconds(5));
+        Assert.Equal(6, memory.Read<ushort>(layout.UsedRing + 2)); // used.idx moved on from 5, not from 0
+        Assert.Equal(4u, memory.Read<uint>(layout.UsedRing + 4 + (8 * 5) + 4)); // written into used slot 5
+        Assert.Null(position.StoppedAt);
+
+        actor.Tell(new DeviceProtocol.Reset());
+        ExpectMsg<DeviceProtocol.WasReset>();
+        Assert.Equal((ushort)6, position.StoppedAt);
+    }
+
     private void Cycle(IActorRef actor, GuestMemory memory, int times, int queues = 2)
     {
         for (int i = 0; i < times; i++)
