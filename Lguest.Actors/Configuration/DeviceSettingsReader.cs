@@ -6,9 +6,9 @@ namespace Lguest.Actors.Configuration;
 /// <summary>Reads lguest.devices: one object per device, in bus order, each with a type and that type's keys.</summary>
 internal static class DeviceSettingsReader
 {
-    private static readonly string[] BlockKeys = ["type", "path", "read-only"];
-    private static readonly string[] RngKeys = ["type", "source", "max-bytes-per-request"];
-    private static readonly string[] NetKeys = ["type", "address", "bridge", "mac", "tap"];
+    private static readonly string[] BlockKeys = ["type", "path", "read-only", "socket"];
+    private static readonly string[] RngKeys = ["type", "source", "max-bytes-per-request", "socket"];
+    private static readonly string[] NetKeys = ["type", "address", "bridge", "mac", "tap", "socket"];
 
     /// <param name="lguest">The merged lguest section (user config over reference.conf).</param>
     public static List<DeviceSettings> Read(Config lguest, string path)
@@ -55,12 +55,13 @@ internal static class DeviceSettingsReader
         // Keys the entry leaves out come from lguest.device-defaults.<type>: HOCON has no fallback inside lists.
         var section = new ConfigSection(
             new Config(new HoconRoot(element)).WithFallback(lguest.GetConfig($"device-defaults.{type}")), path);
-        return type switch
+        DeviceSettings device = type switch
         {
             "block" => ReadBlock(section),
             "rng" => ReadRng(section),
             _ => ReadNet(section),
         };
+        return device with { Socket = section.OptionalString("socket") };
     }
 
     private static BlockSettings ReadBlock(ConfigSection device)

@@ -23,7 +23,11 @@ public enum GuestErrorPolicy
 public sealed record SupervisionSettings(GuestErrorPolicy GuestErrors, int MaxRestarts, TimeSpan RestartWindow);
 
 /// <summary>One device on the bus, in bus order (the first block device is /dev/vda, the first net eth0).</summary>
-public abstract record DeviceSettings;
+public abstract record DeviceSettings
+{
+    /// <summary>The vhost-user socket this device is served on when the engine is vhost-user; null otherwise.</summary>
+    public string? Socket { get; init; }
+}
 
 public sealed record ConsoleSettings : DeviceSettings;
 

@@ -34,12 +34,12 @@ internal static class LauncherSettingsReader
         KeySchema.RejectUnknownKeys(config, Reference, Section);
         Config merged = config.IsEmpty || ReferenceEquals(config, Reference) ? Reference : config.WithFallback(Reference);
         var lguest = new ConfigSection(merged.GetConfig(Section), Section);
+        EngineKind engine = lguest.Choice("engine", Engines);
 
         return new LauncherSettings(
-            Engine: lguest.Choice("engine", Engines),
+            Engine: engine,
             MemoryBytes: ReadMemory(lguest),
-            Kernel: lguest.ExistingFile("kernel", lguest.OptionalString("kernel")
-                ?? throw lguest.Error("kernel", "missing: the path of the guest kernel image is required")),
+            Kernel: ReadKernel(lguest, engine),
             Initrd: lguest.OptionalString("initrd") is { } initrd ? lguest.ExistingFile("initrd", initrd) : null,
             CommandLine: lguest.String("command-line"),
             Verbose: lguest.Boolean("verbose"),
@@ -50,7 +50,7 @@ internal static class LauncherSettingsReader
                 lguest.Choice("supervision.guest-errors", GuestErrorPolicies),
                 lguest.Integer("supervision.max-restarts", minimum: 0),
                 lguest.Duration("supervision.restart-window")),
-            Devices: ReadDevices(lguest, merged.GetConfig(Section)),
+            Devices: ReadDevices(lguest, merged.GetConfig(Section), engine),
             Simulated: new SimulatedSettings(
                 lguest.Duration("simulated.interrupt-timeout"),
                 lguest.String("simulated.console-echo")));
@@ -79,15 +79,54 @@ internal static class LauncherSettingsReader
         return bytes < MemoryLimit ? bytes : throw lguest.Error("memory", $"must be below 4G (lguest guests are 32-bit), got {text}");
     }
 
-    /// <summary>The console, when on, is always the first device, as in the seed; the listed devices follow it.</summary>
-    private static List<DeviceSettings> ReadDevices(ConfigSection lguest, Config section)
+    /// <summary>A vhost-user back end loads no kernel (the front end runs the guest); every other engine needs one.</summary>
+    private static string ReadKernel(ConfigSection lguest, EngineKind engine)
+    {
+        string? kernel = lguest.OptionalString("kernel");
+        if (kernel is null)
+        {
+            return engine == EngineKind.VhostUser
+                ? string.Empty
+                : throw lguest.Error("kernel", "missing: the path of the guest kernel image is required");
+        }
+        return lguest.ExistingFile("kernel", kernel);
+    }
+
+    /// <summary>
+    /// The console, when on, is always the first device, as in the seed; the listed devices follow it. Over
+    /// vhost-user the front end owns the console, and each listed device needs a socket of its own.
+    /// </summary>
+    private static List<DeviceSettings> ReadDevices(ConfigSection lguest, Config section, EngineKind engine)
     {
         var devices = new List<DeviceSettings>();
-        if (lguest.Boolean("console"))
+        if (lguest.Boolean("console") && engine != EngineKind.VhostUser)
         {
             devices.Add(new ConsoleSettings());
         }
-        devices.AddRange(DeviceSettingsReader.Read(section, Section));
+        List<DeviceSettings> listed = DeviceSettingsReader.Read(section, Section);
+        if (engine == EngineKind.VhostUser)
+        {
+            if (listed.Count == 0)
+            {
+                throw lguest.Error("devices", "engine vhost-user needs at least one device to serve");
+            }
+            var sockets = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = 0; i < listed.Count; i++)
+            {
+                string key = $"devices[{i}].socket";
+                string socket = listed[i].Socket ?? throw lguest.Error(key, "missing: engine vhost-user serves each device on a socket of its own");
+                if (!sockets.Add(Path.GetFullPath(socket)))
+                {
+                    throw lguest.Error(key, $"{socket} is already used by another device");
+                }
+                string? directory = Path.GetDirectoryName(Path.GetFullPath(socket));
+                if (directory is not null && !Directory.Exists(directory))
+                {
+                    throw lguest.Error(key, $"directory not found: {directory}");
+                }
+            }
+        }
+        devices.AddRange(listed);
         return devices;
     }
 

@@ -65,9 +65,9 @@ public sealed class ReferenceDefaultsTests : IClassFixture<ConfigFixture>
             supervision { guest-errors = restart-device, max-restarts = 7, restart-window = 2m }
             console = off
             devices = [
-              { type = net, bridge = br0, mac = "AA:bb:cc:dd:ee:0f", tap = "guest0" }
-              { type = block, path = {{HoconText.Quote(_fixture.Disk)}}, read-only = on }
-              { type = rng, source = "/dev/random", max-bytes-per-request = 16 }
+              { type = net, bridge = br0, mac = "AA:bb:cc:dd:ee:0f", tap = "guest0", socket = {{HoconText.Quote(Socket("net"))}} }
+              { type = block, path = {{HoconText.Quote(_fixture.Disk)}}, read-only = on, socket = {{HoconText.Quote(Socket("blk"))}} }
+              { type = rng, source = "/dev/random", max-bytes-per-request = 16, socket = {{HoconText.Quote(Socket("rng"))}} }
             ]
             simulated { interrupt-timeout = 250ms, console-echo = "hello" }
             """);
@@ -82,12 +82,14 @@ public sealed class ReferenceDefaultsTests : IClassFixture<ConfigFixture>
             settings);
         Assert.Equal(
             [
-                new NetSettings(null, "br0", "AA:bb:cc:dd:ee:0f", "guest0"),
-                new BlockSettings(_fixture.Disk, ReadOnly: true),
-                new RngSettings("/dev/random", 16),
+                new NetSettings(null, "br0", "AA:bb:cc:dd:ee:0f", "guest0") { Socket = Socket("net") },
+                new BlockSettings(_fixture.Disk, ReadOnly: true) { Socket = Socket("blk") },
+                new RngSettings("/dev/random", 16) { Socket = Socket("rng") },
             ],
             settings.Devices);
     }
+
+    private string Socket(string name) => Path.Combine(_fixture.Directory, $"{name}.sock");
 
     [Theory]
     [InlineData("2M", 2UL << 20)]
