@@ -16,6 +16,7 @@ namespace Lguest.Actors.Devices;
 internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
 {
     private readonly VirtioDevice _device;
+    private readonly bool _ownsDevice;
     private readonly SupervisionSettings _supervision;
     private readonly Func<DateTime> _clock;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -24,9 +25,14 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     private readonly Queue<DateTime> _restarts = new();
     private string? _faultBeingRecovered;
 
-    public DeviceActor(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null)
+    /// <param name="ownsDevice">
+    /// Whether the device model dies with this actor. A vhost-user back end keeps its device (its open file, its tap)
+    /// across front-end connections and gives each connection a fresh device actor over it.
+    /// </param>
+    public DeviceActor(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null, bool ownsDevice = true)
     {
         _device = device;
+        _ownsDevice = ownsDevice;
         _supervision = supervision;
         _clock = clock ?? (() => DateTime.UtcNow);
         Idle();
@@ -34,15 +40,18 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null)
-        => Akka.Actor.Props.Create(() => new DeviceActor(device, supervision, clock));
+    public static Props Props(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null, bool ownsDevice = true)
+        => Akka.Actor.Props.Create(() => new DeviceActor(device, supervision, clock, ownsDevice));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide);
 
     protected override void PostStop()
     {
         _device.Reset();
-        _device.Dispose();
+        if (_ownsDevice)
+        {
+            _device.Dispose();
+        }
     }
 
     private void Idle()
