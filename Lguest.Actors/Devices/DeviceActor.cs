@@ -20,10 +20,12 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     private readonly SupervisionSettings _supervision;
     private readonly Func<DateTime> _clock;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly HashSet<IActorRef> _queues = [];
+    private readonly Dictionary<IActorRef, QueueWiring> _queues = [];
+    private readonly Dictionary<IActorRef, IActorRef> _queueStopWaiters = [];
     private readonly List<IActorRef> _resetWaiters = [];
     private readonly Queue<DateTime> _restarts = new();
     private string? _faultBeingRecovered;
+    private long _generation;
 
     /// <param name="ownsDevice">
     /// Whether the device model dies with this actor. A vhost-user back end keeps its device (its open file, its tap)
@@ -57,6 +59,8 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     private void Idle()
     {
         Receive<DeviceProtocol.Activate>(Activate);
+        Receive<DeviceProtocol.StartQueue>(StartQueue);
+        Receive<DeviceProtocol.StopQueue>(stop => Sender.Tell(new DeviceProtocol.QueueStopped(stop.Index, null)));
         Receive<DeviceProtocol.Reset>(_ =>
         {
             _device.Reset();
@@ -77,19 +81,34 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
             _resetWaiters.Add(Sender);
             StopQueues();
         });
+        Receive<DeviceProtocol.StartQueue>(StartQueue);
+        Receive<DeviceProtocol.StopQueue>(StopQueue);
         Receive<GuestFaulted>(fault =>
         {
             _faultBeingRecovered = fault.Reason;
             StopQueues();
         });
-        Receive<Terminated>(t => _queues.Remove(t.ActorRef));
+        Receive<Terminated>(t =>
+        {
+            if (_queues.Remove(t.ActorRef, out QueueWiring? wiring) && _queueStopWaiters.Remove(t.ActorRef, out IActorRef? waiter))
+            {
+                waiter.Tell(new DeviceProtocol.QueueStopped(wiring.Index, wiring.Position?.StoppedAt));
+            }
+            if (_queues.Count == 0)
+            {
+                Become(Idle);
+            }
+        });
     }
 
     private void Stopping()
     {
         Receive<Terminated>(t =>
         {
-            _queues.Remove(t.ActorRef);
+            if (_queues.Remove(t.ActorRef, out QueueWiring? wiring) && _queueStopWaiters.Remove(t.ActorRef, out IActorRef? waiter))
+            {
+                waiter.Tell(new DeviceProtocol.QueueStopped(wiring.Index, wiring.Position?.StoppedAt));
+            }
             if (_queues.Count == 0)
             {
                 FinishStopping();
@@ -105,22 +124,62 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
         _device.Activate(activate.Memory, activate.Features);
         foreach (QueueWiring wiring in activate.Queues)
         {
-            if (wiring.Index < 0 || wiring.Index >= _device.Queues.Count)
-            {
-                throw new ArgumentException($"{_device.Name} has {_device.Queues.Count} queue(s); the transport wired queue {wiring.Index}");
-            }
-            IQueueHandler? handler = _device.Queues[wiring.Index].CreateHandler?.Invoke();
-            if (handler is null)
-            {
-                wiring.Kick.Dispose();
-                continue;
-            }
-            IActorRef queue = Context.ActorOf(VirtqueueActor.Props(_device.Name, wiring, handler), $"queue-{wiring.Index}-{wiring.Name}");
-            Context.Watch(queue);
-            _queues.Add(queue);
+            Serve(wiring);
         }
         Become(_queues.Count > 0 ? Running : Idle);
         Sender.Tell(new DeviceProtocol.Activated(_device.Name));
+    }
+
+    /// <summary>
+    /// vhost-user starts rings one at a time; the first ring of a session activates the device with the negotiated
+    /// features.
+    /// </summary>
+    private void StartQueue(DeviceProtocol.StartQueue start)
+    {
+        if (_queues.Values.Any(q => q.Index == start.Queue.Index))
+        {
+            throw new ArgumentException($"{_device.Name}: queue {start.Queue.Index} is already being served");
+        }
+        if (_queues.Count == 0)
+        {
+            _device.Activate(start.Memory, start.Features);
+        }
+        Serve(start.Queue);
+        if (_queues.Count > 0)
+        {
+            Become(Running);
+        }
+        Sender.Tell(new DeviceProtocol.QueueStarted(start.Queue.Index));
+    }
+
+    private void StopQueue(DeviceProtocol.StopQueue stop)
+    {
+        IActorRef? queue = _queues.FirstOrDefault(q => q.Value.Index == stop.Index).Key;
+        if (queue is null)
+        {
+            Sender.Tell(new DeviceProtocol.QueueStopped(stop.Index, null));
+            return;
+        }
+        _queueStopWaiters[queue] = Sender;
+        Context.Stop(queue);
+    }
+
+    private void Serve(QueueWiring wiring)
+    {
+        if (wiring.Index < 0 || wiring.Index >= _device.Queues.Count)
+        {
+            wiring.Kick.Dispose();
+            throw new ArgumentException($"{_device.Name} has {_device.Queues.Count} queue(s); the transport wired queue {wiring.Index}");
+        }
+        IQueueHandler? handler = _device.Queues[wiring.Index].CreateHandler?.Invoke();
+        if (handler is null)
+        {
+            wiring.Kick.Dispose();
+            return;
+        }
+        IActorRef queue = Context.ActorOf(VirtqueueActor.Props(_device.Name, wiring, handler), $"queue-{wiring.Index}-{wiring.Name}-{++_generation}");
+        Context.Watch(queue);
+        _queues.Add(queue, wiring);
     }
 
     private void StopQueues()
@@ -130,7 +189,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
             FinishStopping();
             return;
         }
-        foreach (IActorRef queue in _queues)
+        foreach (IActorRef queue in _queues.Keys)
         {
             Context.Stop(queue);
         }

@@ -18,6 +18,21 @@ public static class DeviceProtocol
     /// <summary>Reply to <see cref="Reset"/>, sent after every queue thread has stopped.</summary>
     public sealed record WasReset(string Device);
 
+    /// <summary>Serve one more queue (vhost-user starts rings one at a time); the first also activates the device.</summary>
+    public sealed record StartQueue(GuestMemory Memory, ulong Features, QueueWiring Queue);
+
+    /// <summary>Reply to <see cref="StartQueue"/>.</summary>
+    public sealed record QueueStarted(int Index);
+
+    /// <summary>Stop serving one queue (vhost-user's GET_VRING_BASE).</summary>
+    public sealed record StopQueue(int Index);
+
+    /// <summary>
+    /// Reply to <see cref="StopQueue"/>, once the queue's thread has stopped: the next available index it would have
+    /// served (null when the queue was not running or had no <see cref="RingPosition"/>).
+    /// </summary>
+    public sealed record QueueStopped(int Index, ushort? NextAvailable);
+
     /// <summary>
     /// Told to the transport when supervision reset the device after a guest error: it should set
     /// DEVICE_NEEDS_RESET and, where it can, raise a configuration interrupt.

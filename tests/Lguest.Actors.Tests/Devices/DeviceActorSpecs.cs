@@ -102,6 +102,45 @@ public sealed class DeviceActorSpecs : TestKit
         Assert.Equal((ushort)6, position.StoppedAt);
     }
 
+    [Fact]
+    public void Queues_start_and_stop_one_at_a_time_as_vhost_user_asks()
+    {
+        using GuestMemory memory = GuestMemory.CreateFlat(1 << 20);
+        var device = new EchoDevice("rings", 2);
+        IActorRef actor = Sys.ActorOf(DeviceActor.Props(device, KillLauncher, ownsDevice: false));
+        var layout0 = SplitQueueLayout.Legacy(RingAddress, 8, 4096);
+        var layout1 = SplitQueueLayout.Legacy(RingAddress + 0x4000, 8, 4096);
+        var driver0 = new DriverQueue(memory, layout0, VirtqueueFeatures.None);
+        driver0.SetAvailableIndex(3); // three requests a previous back end already took
+        var driver1 = new DriverQueue(memory, layout1, VirtqueueFeatures.None);
+        using var kick1 = EventFd.Create();
+        var position0 = new RingPosition(startAvailable: 3);
+
+        actor.Tell(new DeviceProtocol.StartQueue(memory, 0, new QueueWiring(0, "q0", memory, layout0, VirtqueueFeatures.None, EventFd.Create(), new NullInterrupt(), position0)));
+        Assert.Equal(0, ExpectMsg<DeviceProtocol.QueueStarted>().Index);
+        actor.Tell(new DeviceProtocol.StartQueue(memory, 0, new QueueWiring(1, "q1", memory, layout1, VirtqueueFeatures.None, EventFd.Adopt(Dup(kick1)), new NullInterrupt())));
+        Assert.Equal(1, ExpectMsg<DeviceProtocol.QueueStarted>().Index);
+        Assert.Equal(1, device.Activations); // the first ring activated the device; the second joined it
+
+        actor.Tell(new DeviceProtocol.StopQueue(0));
+        Assert.Equal(new DeviceProtocol.QueueStopped(0, 3), ExpectMsg<DeviceProtocol.QueueStopped>());
+
+        // Queue 1 is still served after queue 0 stopped.
+        driver1.AddBuffer([new ChainBuffer(0x80000, 16, Writable: false)]);
+        kick1.Signal();
+        AwaitCondition(() => device.Chains == 1, TimeSpan.FromSeconds(5));
+
+        actor.Tell(new DeviceProtocol.StopQueue(1));
+        Assert.Equal(1, ExpectMsg<DeviceProtocol.QueueStopped>().Index);
+        actor.Tell(new DeviceProtocol.StopQueue(1));
+        Assert.Equal(new DeviceProtocol.QueueStopped(1, null), ExpectMsg<DeviceProtocol.QueueStopped>()); // not running
+        Sys.Stop(actor);
+        AwaitCondition(() => device.Resets >= 1, TimeSpan.FromSeconds(5));
+        Assert.False(device.Disposed); // a vhost-user back end keeps its device across connections
+    }
+
+    private static FileDescriptor Dup(EventFd eventFd) => FileDescriptor.Adopt(Tmds.Linux.LibC.dup(eventFd.Descriptor.Number));
+
     private void Cycle(IActorRef actor, GuestMemory memory, int times, int queues = 2)
     {
         for (int i = 0; i < times; i++)
