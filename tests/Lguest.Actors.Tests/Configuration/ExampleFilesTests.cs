@@ -22,7 +22,7 @@ public sealed class ExampleFilesTests : IClassFixture<ConfigFixture>
 
         Assert.Equal(EngineKind.Simulated, settings.Engine);
         Assert.Equal(64UL << 20, settings.MemoryBytes);
-        Assert.Equal("vmlinux", settings.Kernel);
+        Assert.Equal("/vmlinuz", settings.Kernel); // the quickstart's kernel, from linux-image-cloud-amd64
         Assert.Equal(
             [new ConsoleSettings(), new BlockSettings("disk.img", ReadOnly: false), new RngSettings("/dev/urandom", 65536)],
             settings.Devices);
