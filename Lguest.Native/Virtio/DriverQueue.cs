@@ -143,6 +143,9 @@ public sealed unsafe class DriverQueue
         return (Volatile.Read(ref *_ring.UsedFlags) & VirtqueueFlags.NoNotify) == 0;
     }
 
+    /// <summary>Completions the device has published and the driver not collected yet (a look, not a take).</summary>
+    public int PendingUsed => (ushort)(Volatile.Read(ref *_ring.UsedIndex) - _lastUsed);
+
     /// <summary>
     /// Collects the next buffer the device finished, freeing its descriptors. A device returning a head that is not
     /// in flight is a device bug, and throws.

@@ -12,27 +12,12 @@ internal static class HostProcess
         public string[] StderrLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
-    public static async Task<Result> RunAsync(params string[] args)
+    public static Task<Result> RunAsync(params string[] args) => RunUnderAsync([], args);
+
+    /// <summary>As <see cref="RunAsync"/>, with the dotnet command run by <paramref name="wrapper"/> ("ip netns exec NS").</summary>
+    public static async Task<Result> RunUnderAsync(string[] wrapper, params string[] args)
     {
-        string host = Path.Combine(AppContext.BaseDirectory, "Lguest.Host.dll");
-        Assert.True(File.Exists(host), $"{host} was not copied next to the tests");
-
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(host);
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        process.StandardInput.Close();
+        using Process process = Start(wrapper, args);
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(Timeout);
@@ -46,5 +31,30 @@ internal static class HostProcess
             throw new TimeoutException($"Lguest.Host {string.Join(' ', args)} did not exit within {Timeout}");
         }
         return new Result(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts "[WRAPPER...] dotnet Lguest.Host.dll ARGS" with stdin closed and stdout and stderr redirected.</summary>
+    public static Process Start(string[] wrapper, params string[] args)
+    {
+        string host = Path.Combine(AppContext.BaseDirectory, "Lguest.Host.dll");
+        Assert.True(File.Exists(host), $"{host} was not copied next to the tests");
+
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : dotnet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        string[] arguments = wrapper.Length > 0 ? [.. wrapper[1..], dotnet, host, .. args] : [host, .. args];
+        foreach (string arg in arguments)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        Process process = Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} did not start");
+        process.StandardInput.Close();
+        return process;
     }
 }

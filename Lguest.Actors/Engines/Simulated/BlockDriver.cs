@@ -9,6 +9,19 @@ public sealed record BlockResult(byte Status, byte[] Data, uint UsedLength)
     public bool Ok => Status == BlockDriver.StatusOk;
 }
 
+/// <summary>Fault injection: how a request describes its status byte.</summary>
+public enum BlockStatusDescriptor
+{
+    /// <summary>A one-byte device-writable descriptor, last in the chain: what every honest driver sends.</summary>
+    Writable,
+
+    /// <summary>No status descriptor at all: the device has nowhere to answer.</summary>
+    Missing,
+
+    /// <summary>The status byte in a device-readable descriptor: the device cannot write its answer.</summary>
+    ReadOnly,
+}
+
 /// <summary>
 /// virtio_blk, one request at a time: a 16-byte header the device reads, data segments of at most a page (as the
 /// block layer's scatterlists are), and a status byte the device writes last. Tests may split the header across two
@@ -33,10 +46,10 @@ public sealed class BlockDriver
     public const ulong DefaultFeatures = VirtioNumbers.RingFeatures
         | (1UL << FeatureSizeMax) | (1UL << FeatureSegMax) | (1UL << FeatureReadOnly) | (1UL << FeatureBlockSize) | (1UL << FeatureFlush);
 
-    private const uint TypeIn = 0;
-    private const uint TypeOut = 1;
-    private const uint TypeFlush = 4;
-    private const uint TypeGetId = 8;
+    public const uint TypeIn = 0;
+    public const uint TypeOut = 1;
+    public const uint TypeFlush = 4;
+    public const uint TypeGetId = 8;
     private const int HeaderSize = 16;
     private const int IdBytes = 20;
     private const int Page = 4096;
@@ -83,6 +96,9 @@ public sealed class BlockDriver
     /// <summary>Send each request through an indirect table (needs INDIRECT_DESC accepted).</summary>
     public bool UseIndirect { get; set; }
 
+    /// <summary>Fault injection: how the next requests describe their status byte (see <see cref="GuestFaults"/>).</summary>
+    public BlockStatusDescriptor StatusDescriptor { get; set; } = BlockStatusDescriptor.Writable;
+
     public BlockResult Read(ulong sector, int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
@@ -112,7 +128,43 @@ public sealed class BlockDriver
         return (result.Status, Encoding.ASCII.GetString(result.Data, 0, end < 0 ? result.Data.Length : end));
     }
 
+    /// <summary>
+    /// Fault injection: a request of any <paramref name="type"/> (the known ones or not), with
+    /// <paramref name="bytes"/> of data the device reads (<paramref name="writable"/> false, zeroes unless
+    /// <paramref name="payload"/> is given) or writes; waits for the answer.
+    /// </summary>
+    public BlockResult Request(uint type, ulong sector, int bytes, bool writable, ReadOnlySpan<byte> payload = default)
+        => Submit(type, sector, bytes, writable, payload);
+
+    /// <summary>
+    /// Fault injection: puts a request on the ring and kicks, without waiting for an answer (which a malformed
+    /// request never gets); returns its head.
+    /// </summary>
+    public ushort Post(uint type, ulong sector, int bytes, bool writable, ReadOnlySpan<byte> payload = default)
+    {
+        ushort sent = Enqueue(type, sector, bytes, writable, payload);
+        Queue.Kick();
+        return sent;
+    }
+
     private BlockResult Submit(uint type, ulong sector, int bytes, bool writable, ReadOnlySpan<byte> payload)
+    {
+        ushort sent = Post(type, sector, bytes, writable, payload);
+        (ushort head, uint length) = Queue.WaitForUsedOrFail($"block request type {type} at sector {sector}");
+        if (head != sent)
+        {
+            throw new SimulatedGuestException($"{Queue.Name}: device completed buffer {head}, only {sent} was in flight");
+        }
+        byte status = GuestMemory().Read<byte>(_status);
+        byte[] data = writable ? new byte[bytes] : [];
+        if (writable)
+        {
+            GuestMemory().Read(_data, data);
+        }
+        return new BlockResult(status, data, length);
+    }
+
+    private ushort Enqueue(uint type, ulong sector, int bytes, bool writable, ReadOnlySpan<byte> payload)
     {
         if (bytes > MaxRequestBytes)
         {
@@ -128,11 +180,15 @@ public sealed class BlockDriver
         GuestMemory().Write(_header + 8, sector);
         // A status the device never wrote must not read as OK.
         GuestMemory().Write(_status, (byte)0xff);
+        if (payload.Length > bytes)
+        {
+            throw new ArgumentException($"a {payload.Length}-byte payload in a {bytes}-byte request", nameof(payload));
+        }
         if (!payload.IsEmpty)
         {
             GuestMemory().Write(_data, payload);
         }
-        else if (writable)
+        else if (bytes > 0)
         {
             GuestMemory().Clear(_data, (ulong)bytes);
         }
@@ -151,22 +207,11 @@ public sealed class BlockDriver
         {
             chain.Add(new ChainBuffer(_data + (ulong)offset, (uint)Math.Min(Page, bytes - offset), writable));
         }
-        chain.Add(new ChainBuffer(_status, 1, true));
-
-        ushort sent = UseIndirect ? Queue.AddIndirect(chain.ToArray(), _table) : Queue.Add(chain.ToArray());
-        Queue.Kick();
-        (ushort head, uint length) = Queue.WaitForUsedOrFail($"block request type {type} at sector {sector}");
-        if (head != sent)
+        if (StatusDescriptor != BlockStatusDescriptor.Missing)
         {
-            throw new SimulatedGuestException($"{Queue.Name}: device completed buffer {head}, only {sent} was in flight");
+            chain.Add(new ChainBuffer(_status, 1, StatusDescriptor == BlockStatusDescriptor.Writable));
         }
-        byte status = GuestMemory().Read<byte>(_status);
-        byte[] data = writable ? new byte[bytes] : [];
-        if (writable)
-        {
-            GuestMemory().Read(_data, data);
-        }
-        return new BlockResult(status, data, length);
+        return UseIndirect ? Queue.AddIndirect(chain.ToArray(), _table) : Queue.Add(chain.ToArray());
     }
 
     private Native.Memory.GuestMemory GuestMemory() => _bound.Device.Memory;

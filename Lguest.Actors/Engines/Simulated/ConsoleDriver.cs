@@ -17,14 +17,19 @@ public sealed class ConsoleDriver
     /// <summary>Neither SIZE nor MULTIPORT: the ring features only.</summary>
     public const ulong DefaultFeatures = VirtioNumbers.RingFeatures;
 
-    private const int ReceiveBuffers = 16;
+    /// <summary>hvc0 keeps this many receive buffers posted.</summary>
+    public const int DefaultReceiveBuffers = 16;
+
     private readonly Dictionary<ushort, ulong> _receiving = [];
     private readonly ulong _transmitBuffer;
     private readonly List<byte> _pending = [];
     private readonly BoundDevice _bound;
 
-    public ConsoleDriver(ISimulatedHypervisor hv, GuestPageAllocator heap, ProbedDevice device, TimeSpan timeout, ulong supportedFeatures = DefaultFeatures)
+    /// <param name="receiveBuffers">Receive buffers kept posted; fewer than the default is a starved guest, for tests.</param>
+    public ConsoleDriver(
+        ISimulatedHypervisor hv, GuestPageAllocator heap, ProbedDevice device, TimeSpan timeout, ulong supportedFeatures = DefaultFeatures, int receiveBuffers = DefaultReceiveBuffers)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(receiveBuffers);
         ArgumentNullException.ThrowIfNull(heap);
         ArgumentNullException.ThrowIfNull(device);
         _bound = device.Bind(hv, supportedFeatures, 2, timeout);
@@ -32,7 +37,7 @@ public sealed class ConsoleDriver
         Output = _bound.Queues[TransmitQueue];
         _transmitBuffer = heap.Allocate(TransmitBufferSize);
         _bound.Ready();
-        int buffers = Math.Min(ReceiveBuffers, (int)Input.Size);
+        int buffers = Math.Min(receiveBuffers, (int)Input.Size);
         for (int i = 0; i < buffers; i++)
         {
             Receive(heap.Allocate(ReceiveBufferSize));

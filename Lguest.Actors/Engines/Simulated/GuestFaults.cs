@@ -1,3 +1,5 @@
+using Lguest.Native.Virtio;
+
 namespace Lguest.Actors.Engines.Simulated;
 
 /// <summary>
@@ -44,6 +46,38 @@ public static class GuestFaults
         ArgumentNullException.ThrowIfNull(queue);
         queue.Queue.SetAvailableIndex((ushort)(queue.Queue.AvailableIndex + queue.Size + 1));
         queue.KickAlways();
+    }
+
+    /// <summary>
+    /// A block request whose status byte is described as <paramref name="status"/> (missing, or in a descriptor the
+    /// device may only read), put on the ring and kicked; the device cannot answer it, so nothing is waited for.
+    /// The driver's later requests are honest again.
+    /// </summary>
+    public static ushort PostBlockRequestWithBadStatus(BlockDriver disk, BlockStatusDescriptor status, uint type = BlockDriver.TypeFlush)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        BlockStatusDescriptor before = disk.StatusDescriptor;
+        disk.StatusDescriptor = status;
+        try
+        {
+            return disk.Post(type, 0, 0, writable: false);
+        }
+        finally
+        {
+            disk.StatusDescriptor = before;
+        }
+    }
+
+    /// <summary>
+    /// A receive chain with no device-writable descriptor (one readable buffer instead), posted behind the
+    /// driver's honest buffers and kicked: the device meets it once it has a frame and the earlier buffers are used.
+    /// </summary>
+    public static void PostReceiveBufferWithoutWritable(NetDriver nic, GuestPageAllocator heap)
+    {
+        ArgumentNullException.ThrowIfNull(nic);
+        ArgumentNullException.ThrowIfNull(heap);
+        nic.Input.Add([new ChainBuffer(heap.Allocate(NetDriver.HeaderSize + NetDriver.MaxFrame), NetDriver.HeaderSize + NetDriver.MaxFrame, false)]);
+        nic.Input.KickAlways();
     }
 
     /// <summary>LHCALL_SHUTDOWN with RESTART: the launcher sees a reboot request.</summary>

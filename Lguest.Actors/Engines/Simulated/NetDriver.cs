@@ -120,26 +120,48 @@ public sealed class NetDriver
         return true;
     }
 
+    /// <summary>
+    /// Buffers the device handed back with less than a header in them, as it does for a frame too big for the
+    /// buffer: virtio_net counts them as rx_length_errors and recycles the buffer.
+    /// </summary>
+    public int ReceiveLengthErrors { get; private set; }
+
     /// <summary>The next received frame without its header; null after <paramref name="timeout"/>.</summary>
     public byte[]? TryReceive(TimeSpan timeout)
     {
-        if (!ConsumeInput || !Input.WaitForUsed(out ushort head, out uint length, timeout))
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
         {
-            return null;
+            TimeSpan left = timeout - clock.Elapsed;
+            if (!ConsumeInput || left < TimeSpan.Zero || !Input.WaitForUsed(out ushort head, out uint length, left))
+            {
+                return null;
+            }
+            if (!_receiving.Remove(head, out ulong buffer))
+            {
+                throw new SimulatedGuestException($"{Input.Name}: device returned buffer {head}, which is not a receive buffer");
+            }
+            if (length > HeaderSize + MaxFrame)
+            {
+                throw new SimulatedGuestException($"{Input.Name}: device reported {length} bytes for a {HeaderSize}+{MaxFrame}-byte buffer");
+            }
+            byte[]? frame = null;
+            if (length < HeaderSize)
+            {
+                ReceiveLengthErrors++;
+            }
+            else
+            {
+                frame = new byte[length - HeaderSize];
+                Device.Memory.Read(buffer + HeaderSize, frame);
+            }
+            Receive(buffer);
+            Input.Kick();
+            if (frame is not null)
+            {
+                return frame;
+            }
         }
-        if (!_receiving.Remove(head, out ulong buffer))
-        {
-            throw new SimulatedGuestException($"{Input.Name}: device returned buffer {head}, which is not a receive buffer");
-        }
-        if (length < HeaderSize || length > HeaderSize + MaxFrame)
-        {
-            throw new SimulatedGuestException($"{Input.Name}: device reported {length} bytes for a {HeaderSize}+{MaxFrame}-byte buffer");
-        }
-        byte[] frame = new byte[length - HeaderSize];
-        Device.Memory.Read(buffer + HeaderSize, frame);
-        Receive(buffer);
-        Input.Kick();
-        return frame;
     }
 
     private void Receive(ulong buffer)

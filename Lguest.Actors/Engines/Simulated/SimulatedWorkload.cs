@@ -15,10 +15,14 @@ namespace Lguest.Actors.Engines.Simulated;
 /// block: vdX id ID | block: vdX id unsupported (status S)            (sim.block=read)
 /// block: vdX read sector 0 OK | ... FAIL (status S) | ... skipped (empty)
 /// block: vdX write-read OK | ... FAIL (WHY) | ... skipped (read-only) (sim.block=write-read)
+/// block: vdX flushed N, for N = 0, 1, 2, ...                 (sim.block=flush-loop: for ever while the disk works)
+/// block: vdX flush-loop FAIL (WHY) | ... skipped (WHY)      (only then does the workload go on)
 /// rng: read N bytes
 /// net: ethX mac aa:bb:cc:dd:ee:ff               (when the device has a MAC)
 /// net: ethX sent 60 bytes                       (sim.net=send)
 /// net: ethX echoed L bytes | net: ethX receive timeout              (sim.net=echo:N)
+/// net: ethX arp reply from HOST is-at MAC | net: ethX arp timeout    (sim.net=ping:HOST)
+/// net: ethX ping HOST OK | net: ethX ping HOST timeout               (sim.net=ping:HOST, after the ARP reply)
 /// sim: rebooting | sim: power off               (printed by SimulatedLinux)
 /// </code>
 /// </summary>
@@ -100,6 +104,11 @@ public sealed class SimulatedWorkload
             return;
         }
         Say($"block: {name} {disk.Capacity} sectors");
+        if (_options.Block == BlockWorkload.FlushLoop)
+        {
+            Say($"block: {name} flush-loop {FlushLoop(name, disk)}");
+            return;
+        }
         if (_options.Block == BlockWorkload.Read)
         {
             (byte idStatus, string? id) = disk.GetId();
@@ -115,6 +124,21 @@ public sealed class SimulatedWorkload
         }
         Say($"block: {name} write-read {WriteRead(disk, bootNumber)}");
     }
+
+    private void Ping(string name, NetDriver nic, System.Net.IPAddress host)
+    {
+        var ping = new GuestPing(nic, host);
+        byte[]? hostMac = ping.ResolveHost(_settings.InterruptTimeout);
+        if (hostMac is null)
+        {
+            Say($"net: {name} arp timeout");
+            return;
+        }
+        Say($"net: {name} arp reply from {host} is-at {FormatMac(hostMac)}");
+        Say(ping.Echo(hostMac, 1, _settings.InterruptTimeout) ? $"net: {name} ping {host} OK" : $"net: {name} ping {host} timeout");
+    }
+
+    private static string FormatMac(byte[] mac) => string.Join(':', mac.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
     private static string WriteRead(BlockDriver disk, int bootNumber)
     {
@@ -151,6 +175,41 @@ public sealed class SimulatedWorkload
         return read.Data.AsSpan().SequenceEqual(marker) ? "OK" : "FAIL (data differs)";
     }
 
+    /// <summary>The 512 bytes of record <paramref name="n"/>: its number in ASCII, then a pattern that depends on it.</summary>
+    public static byte[] FlushRecord(long n)
+    {
+        byte[] record = new byte[BlockDriver.SectorSize];
+        for (int i = 0; i < record.Length; i++)
+        {
+            record[i] = (byte)((n * 131) + i);
+        }
+        Encoding.ASCII.GetBytes($"lguest-sim record {n}\n").CopyTo(record, 0);
+        return record;
+    }
+
+    /// <summary>Returns only when the disk fails (or cannot be used); the launcher is expected to be killed.</summary>
+    private string FlushLoop(string name, BlockDriver disk)
+    {
+        if (disk.ReadOnly || disk.Capacity == 0)
+        {
+            return disk.ReadOnly ? "skipped (read-only)" : "skipped (empty)";
+        }
+        for (long n = 0; ; n++)
+        {
+            byte status = disk.Write((ulong)n % disk.Capacity, FlushRecord(n));
+            if (status != BlockDriver.StatusOk)
+            {
+                return $"FAIL (write {n} status {status})";
+            }
+            status = disk.Flush();
+            if (status != BlockDriver.StatusOk)
+            {
+                return $"FAIL (flush {n} status {status})";
+            }
+            Say($"block: {name} flushed {n}");
+        }
+    }
+
     private void ReadEntropy(RngDriver rng)
     {
         int total = 0;
@@ -173,12 +232,16 @@ public sealed class SimulatedWorkload
     {
         if (nic.Mac is { } mac)
         {
-            Say($"net: {name} mac {string.Join(':', mac.Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)))}");
+            Say($"net: {name} mac {FormatMac(mac)}");
         }
         if (_options.NetSend)
         {
             nic.Send(TestFrame(nic.Mac ?? [0x02, 0, 0, 0, 0, 1]));
             Say(nic.WaitSent(_settings.InterruptTimeout) ? $"net: {name} sent {TestFrameLength} bytes" : $"net: {name} send timeout");
+        }
+        if (_options.NetPing is { } host)
+        {
+            Ping(name, nic, host);
         }
         for (int i = 0; i < _options.NetEcho; i++)
         {

@@ -11,6 +11,7 @@ internal static class VirtioNumbers
     public const byte StatusAcknowledge = 1;
     public const byte StatusDriver = 2;
     public const byte StatusDriverOk = 4;
+    public const byte StatusDeviceNeedsReset = 64;
     public const byte StatusFailed = 128;
 
     public const int FeatureIndirectDescriptors = 28;

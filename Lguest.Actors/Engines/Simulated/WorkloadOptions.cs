@@ -12,6 +12,12 @@ public enum BlockWorkload
 
     /// <summary>Writes a marker to sectors 0-1, flushes, reads it back and compares.</summary>
     WriteRead,
+
+    /// <summary>
+    /// For ever: writes record N to sector N (modulo the capacity), flushes, then says so; for crash-consistency
+    /// tests, which kill the launcher and check every record it said was flushed.
+    /// </summary>
+    FlushLoop,
 }
 
 /// <summary>
@@ -20,9 +26,10 @@ public enum BlockWorkload
 /// bad value panics, so a typo in a test is loud.
 /// <list type="bullet">
 /// <item><c>sim.console-echo=N</c>: read N lines from the console and echo each back as "echo: LINE" (default 0).</item>
-/// <item><c>sim.block=read|write-read|none</c>: what to do to each disk (default read).</item>
+/// <item><c>sim.block=read|write-read|flush-loop|none</c>: what to do to each disk (default read; flush-loop never ends).</item>
 /// <item><c>sim.rng=N</c>: read N random bytes from each rng, 0 to skip (default 16, at most 1048576).</item>
-/// <item><c>sim.net=send|echo:N|none</c>: send one test frame, or echo N received frames back (default send).</item>
+/// <item><c>sim.net=send|echo:N|ping:IPV4|none</c>: send one test frame, echo N received frames back, or ARP for and
+/// ping the host end of the tap at IPV4 (the guest takes the next address) (default send).</item>
 /// <item><c>sim.reboot=once|none</c>: on the first boot of this launcher, ask for a reboot after the workload.</item>
 /// <item><c>sim.panic=REASON</c>: panic with REASON once the devices are probed, instead of running the workload.</item>
 /// <item><c>sim.heap=ADDRESS</c>: where driver buffers start (hex with 0x, or decimal; page-aligned; default 16 MiB).</item>
@@ -42,6 +49,9 @@ public sealed record WorkloadOptions
     public int NetEcho { get; init; }
 
     public bool NetSend { get; init; } = true;
+
+    /// <summary>The host end of the tap to ARP for and ping (sim.net=ping:IPV4); null: no ping.</summary>
+    public System.Net.IPAddress? NetPing { get; init; }
 
     public bool RebootOnce { get; init; }
 
@@ -81,25 +91,35 @@ public sealed record WorkloadOptions
     {
         "read" => BlockWorkload.Read,
         "write-read" => BlockWorkload.WriteRead,
+        "flush-loop" => BlockWorkload.FlushLoop,
         "none" => BlockWorkload.None,
-        _ => throw new SimulatedGuestException($"sim: sim.block={value}: expected read, write-read or none"),
+        _ => throw new SimulatedGuestException($"sim: sim.block={value}: expected read, write-read, flush-loop or none"),
     };
 
     private static WorkloadOptions Net(WorkloadOptions options, string value)
     {
         if (value == "send")
         {
-            return options with { NetSend = true, NetEcho = 0 };
+            return options with { NetSend = true, NetEcho = 0, NetPing = null };
         }
         if (value == "none")
         {
-            return options with { NetSend = false, NetEcho = 0 };
+            return options with { NetSend = false, NetEcho = 0, NetPing = null };
         }
         if (value.StartsWith("echo:", StringComparison.Ordinal))
         {
-            return options with { NetSend = false, NetEcho = Number("sim.net=echo", value[5..], 1, 1 << 20) };
+            return options with { NetSend = false, NetEcho = Number("sim.net=echo", value[5..], 1, 1 << 20), NetPing = null };
         }
-        throw new SimulatedGuestException($"sim: sim.net={value}: expected send, echo:N or none");
+        if (value.StartsWith("ping:", StringComparison.Ordinal))
+        {
+            if (!System.Net.IPAddress.TryParse(value[5..], out System.Net.IPAddress? host)
+                || host.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || value[5..].Count(c => c == '.') != 3)
+            {
+                throw new SimulatedGuestException($"sim: sim.net={value}: expected an IPv4 address after ping:");
+            }
+            return options with { NetSend = false, NetEcho = 0, NetPing = host };
+        }
+        throw new SimulatedGuestException($"sim: sim.net={value}: expected send, echo:N, ping:IPV4 or none");
     }
 
     private static bool Choice(string key, string value, string yes, string no)

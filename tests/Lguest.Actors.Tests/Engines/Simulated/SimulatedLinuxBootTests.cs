@@ -69,7 +69,7 @@ public sealed class SimulatedLinuxBootTests
 
     [Theory]
     [InlineData("sim.bogus=1", "sim: unknown parameter 'sim.bogus=1'")]
-    [InlineData("sim.block=erase", "sim: sim.block=erase: expected read, write-read or none")]
+    [InlineData("sim.block=erase", "sim: sim.block=erase: expected read, write-read, flush-loop or none")]
     [InlineData("sim.heap=0x1001", "sim: sim.heap=0x1001: expected a page-aligned address")]
     [InlineData("sim.heap=0x3ff0000", "sim: no room for driver buffers at 0x3ff0000: RAM ends at 0x4000000; at least 1024 KiB are needed (set sim.heap)")]
     [InlineData("sim.heap=0x100000", "sim: the heap 0x100000-0x4000000 would cover the kernel's entry point 0x100000 (set sim.heap)")]
