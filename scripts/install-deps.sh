@@ -6,6 +6,11 @@ set -euo pipefail
 packages=(
   iproute2                # network namespaces and tap configuration for the network tests
   linux-image-cloud-amd64 # a real bzImage (/vmlinuz) for the quickstart, and the kernel of the real-guest tests
+  qemu-system-x86         # qemu-system-x86_64: boots the real-guest tests' kernel (TCG) with vhost-user devices
+  qemu-system-common      # qemu-storage-daemon: QEMU's own vhost-user-blk back end, the real-guest tests' baseline
+  busybox-static          # the static busybox the real-guest initramfs is built from (scripts/make-test-initramfs.sh)
+  kmod                    # modprobe --show-depends: the initramfs's virtio module load order
+  cpio                    # packs the real-guest initramfs (newc)
 )
 
 missing=()
