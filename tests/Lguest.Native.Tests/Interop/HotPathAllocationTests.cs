@@ -19,16 +19,22 @@ public sealed class HotPathAllocationTests
             ScatterGatherIo.PReadV(file, vector, 0);
             FileIo.Pread(file, new Span<byte>(buffer, 512), 0);
 
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 1000; i++)
+            // The runtime itself may allocate on this thread once while it tiers the methods up; a per-call
+            // allocation would show in every round, so one clean round of 1000 calls is the proof.
+            long fewest = long.MaxValue;
+            for (int round = 0; round < 5 && fewest != 0; round++)
             {
-                ScatterGatherIo.PWriteV(file, vector, 4096L * (i % 8));
-                ScatterGatherIo.PReadV(file, vector, 4096L * (i % 8));
-                FileIo.Pread(file, new Span<byte>(buffer, 512), 512L * (i % 8));
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 1000; i++)
+                {
+                    ScatterGatherIo.PWriteV(file, vector, 4096L * (i % 8));
+                    ScatterGatherIo.PReadV(file, vector, 4096L * (i % 8));
+                    FileIo.Pread(file, new Span<byte>(buffer, 512), 512L * (i % 8));
+                }
+                fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
             }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-            Assert.Equal(0, allocated);
+            Assert.Equal(0, fewest);
         }
         finally
         {
