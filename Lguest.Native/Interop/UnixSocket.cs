@@ -270,4 +270,19 @@ public static unsafe class UnixSocket
         }
         SystemCall.ThrowIfFailed(LibC.unlink(path), $"remove stale unix socket {path}");
     }
+
+    /// <summary>
+    /// shutdown(SHUT_RDWR): wakes a thread blocked in accept or recvmsg on this socket (they return at once), so a
+    /// listener or reader can be stopped without closing the descriptor under it. A socket that is already
+    /// disconnected is not an error.
+    /// </summary>
+    public static void Shutdown(FileDescriptor socket)
+    {
+        using FileDescriptor.Lease fd = socket.Borrow();
+        int r = Tmds.Linux.LibC.shutdown(fd.Number, Tmds.Linux.LibC.SHUT_RDWR);
+        if (r < 0 && SystemCall.LastErrno != Errno.ENOTCONN)
+        {
+            SystemCall.ThrowIfFailed(r, $"shutdown socket fd {fd.Number}");
+        }
+    }
 }
