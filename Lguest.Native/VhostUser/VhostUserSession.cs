@@ -402,7 +402,12 @@ public sealed class VhostUserSession : IDisposable
         }
     }
 
-    private bool Negotiated(VhostUserProtocolFeatures feature) => ProtocolFeaturesAcked && (ProtocolFeatures & feature) == feature;
+    /// <summary>
+    /// Protocol features take effect at SET_PROTOCOL_FEATURES, not at SET_FEATURES: QEMU asks GET_QUEUE_NUM and sets up
+    /// REPLY_ACK before it acks any virtio feature. SET_PROTOCOL_FEATURES itself is only accepted after GET_FEATURES
+    /// offered VHOST_USER_F_PROTOCOL_FEATURES.
+    /// </summary>
+    private bool Negotiated(VhostUserProtocolFeatures feature) => (ProtocolFeatures & feature) == feature;
 
     /// <summary>Tells the ring control to stop a running ring and keeps where it stopped as the ring's base.</summary>
     private void Stop(VhostUserVring ring)
