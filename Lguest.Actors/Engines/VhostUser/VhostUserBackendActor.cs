@@ -20,6 +20,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private SocketListener? _listener;
     private IActorRef? _connection;
+    private Native.Interop.FileDescriptor? _waiting;
     private int _connections;
 
     public VhostUserBackendActor(VirtioDevice device, string socketPath, SupervisionSettings supervision)
@@ -30,21 +31,34 @@ internal sealed class VhostUserBackendActor : ReceiveActor
 
         Receive<VhostUserProtocolMessages.Accepted>(accepted =>
         {
-            if (_connection is not null)
+            if (_connection is null)
             {
-                _log.Warning("{0}: a second front end connected to {1} while one is served; closing it", _device.Name, _socketPath);
-                accepted.Socket.Dispose();
+                Serve(accepted.Socket);
                 return;
             }
-            _connection = Context.ActorOf(
-                VhostUserConnectionActor.Props(_device, accepted.Socket, _supervision), $"connection-{++_connections}");
-            Context.Watch(_connection);
+            // One front end at a time. A reconnect often arrives while the old connection is still releasing its
+            // queues and memory, so the newest waits for that instead of being refused; an older waiter gives way.
+            if (_waiting is not null)
+            {
+                _log.Warning("{0}: another front end connected to {1}; dropping the one that was waiting", _device.Name, _socketPath);
+                _waiting.Dispose();
+            }
+            _waiting = accepted.Socket;
         });
         Receive<Terminated>(t =>
         {
-            if (t.ActorRef.Equals(_connection))
+            if (!t.ActorRef.Equals(_connection))
             {
-                _connection = null;
+                return;
+            }
+            _connection = null;
+            if (_waiting is { } next)
+            {
+                _waiting = null;
+                Serve(next);
+            }
+            else
+            {
                 _log.Info("{0}: waiting for a front end on {1}", _device.Name, _socketPath);
             }
         });
@@ -62,6 +76,13 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(failure =>
         failure is VhostUserProtocolException ? Directive.Stop : Directive.Escalate);
 
+    private void Serve(Native.Interop.FileDescriptor socket)
+    {
+        _connection = Context.ActorOf(
+            VhostUserConnectionActor.Props(_device, socket, _supervision), $"connection-{++_connections}");
+        Context.Watch(_connection);
+    }
+
     protected override void PreStart()
     {
         _listener = new SocketListener(_socketPath, Self);
@@ -70,6 +91,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
 
     protected override void PostStop()
     {
+        _waiting?.Dispose();
         _listener?.Dispose();
         _device.Dispose();
     }
