@@ -2,6 +2,7 @@ using Akka.Actor;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Engines;
+using Lguest.Actors.Engines.VhostUser;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Launcher;
@@ -20,7 +21,8 @@ public static class GuestLauncher
     private static int s_launches;
 
     /// <summary>
-    /// Starts the guest described by <paramref name="settings"/> on the process's terminal. The task completes when
+    /// Starts the guest described by <paramref name="settings"/> on the process's terminal; with engine vhost-user,
+    /// serves its devices to a front end instead, until <paramref name="shutdown"/> or a device failure. The task completes when
     /// the guest powers off (0), dies or a device fails (1), or <paramref name="shutdown"/> is cancelled (0, "stopped").
     /// </summary>
     public static Task<LauncherExit> RunAsync(ActorSystem system, LauncherSettings settings, CancellationToken shutdown)
@@ -31,8 +33,10 @@ public static class GuestLauncher
         ActorSystem system, LauncherSettings settings, GuestEnvironment environment, CancellationToken shutdown)
     {
         var exit = new TaskCompletionSource<LauncherExit>(TaskCreationOptions.RunContinuationsAsynchronously);
-        IActorRef launcher = system.ActorOf(
-            LauncherActor.Props(settings, environment, exit), $"launcher-{Interlocked.Increment(ref s_launches)}");
+        Props props = settings.Engine == EngineKind.VhostUser
+            ? VhostUserService.Props(settings, environment.CreateDevice, exit)
+            : LauncherActor.Props(settings, environment, exit);
+        IActorRef launcher = system.ActorOf(props, $"launcher-{Interlocked.Increment(ref s_launches)}");
         using (shutdown.Register(() => launcher.Tell(new LauncherActor.Shutdown())))
         {
             LauncherExit result = await exit.Task.ConfigureAwait(false);

@@ -70,6 +70,7 @@ internal sealed class VirtqueueActor : UntypedActor
         }
         _handler.Dispose();
         _wiring.Kick.Dispose();
+        (_wiring.Interrupt as IDisposable)?.Dispose();
     }
 
     protected override void OnReceive(object message)

@@ -28,6 +28,7 @@ public static class Errno
     public const int EMSGSIZE = 90;
     public const int EOPNOTSUPP = 95;
     public const int ECONNRESET = 104;
+    public const int ENOTCONN = 107;
 
     /// <summary>strerror, never throwing.</summary>
     public static string Describe(int errno)

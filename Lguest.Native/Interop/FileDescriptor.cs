@@ -37,6 +37,23 @@ public sealed class FileDescriptor : SafeHandle
         return new FileDescriptor(fd);
     }
 
+    /// <summary>
+    /// A second, independently owned descriptor for the same open file (F_DUPFD_CLOEXEC): for handing a front end's
+    /// eventfd to a queue that will close its copy on its own schedule.
+    /// </summary>
+    public FileDescriptor Duplicate()
+    {
+        using Lease fd = Borrow();
+        int copy;
+        do
+        {
+            copy = LibC.fcntl(fd.Number, LibC.F_DUPFD_CLOEXEC, 0);
+        }
+        while (SystemCall.Interrupted(copy));
+        SystemCall.ThrowIfFailed(copy, $"duplicate fd {fd.Number}");
+        return new FileDescriptor(copy);
+    }
+
     /// <summary>Takes ownership of a raw descriptor returned by the kernel (accept, SCM_RIGHTS, ...).</summary>
     public static FileDescriptor Adopt(int fd) => new(fd);
 

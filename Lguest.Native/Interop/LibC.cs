@@ -127,6 +127,7 @@ internal static unsafe partial class LibC
     public const int SEEK_CUR = 1;
     public const int SEEK_END = 2;
 
+    public const int F_DUPFD_CLOEXEC = 1030;
     public const int F_GETFD = 1;
     public const int F_GETFL = 3;
     public const int F_SETFL = 4;

@@ -1,0 +1,98 @@
+using Akka.Actor;
+using Akka.Event;
+using Lguest.Actors.Configuration;
+using Lguest.Actors.Devices;
+using Lguest.Native.VhostUser;
+
+namespace Lguest.Actors.Engines.VhostUser;
+
+/// <summary>
+/// One device served on one socket, for as long as the launcher runs: it owns the device model (the open disk file,
+/// the tap) and a listener, and gives each front end that connects a connection actor of its own, one at a time.
+/// A front end that disconnects (a guest reboot, a crash, QEMU quitting) leaves nothing behind, and the next one
+/// is served afresh.
+/// </summary>
+internal sealed class VhostUserBackendActor : ReceiveActor
+{
+    private readonly VirtioDevice _device;
+    private readonly string _socketPath;
+    private readonly SupervisionSettings _supervision;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private SocketListener? _listener;
+    private IActorRef? _connection;
+    private Native.Interop.FileDescriptor? _waiting;
+    private int _connections;
+
+    public VhostUserBackendActor(VirtioDevice device, string socketPath, SupervisionSettings supervision)
+    {
+        _device = device;
+        _socketPath = socketPath;
+        _supervision = supervision;
+
+        Receive<VhostUserProtocolMessages.Accepted>(accepted =>
+        {
+            if (_connection is null)
+            {
+                Serve(accepted.Socket);
+                return;
+            }
+            // One front end at a time. A reconnect often arrives while the old connection is still releasing its
+            // queues and memory, so the newest waits for that instead of being refused; an older waiter gives way.
+            if (_waiting is not null)
+            {
+                _log.Warning("{0}: another front end connected to {1}; dropping the one that was waiting", _device.Name, _socketPath);
+                _waiting.Dispose();
+            }
+            _waiting = accepted.Socket;
+        });
+        Receive<Terminated>(t =>
+        {
+            if (!t.ActorRef.Equals(_connection))
+            {
+                return;
+            }
+            _connection = null;
+            if (_waiting is { } next)
+            {
+                _waiting = null;
+                Serve(next);
+            }
+            else
+            {
+                _log.Info("{0}: waiting for a front end on {1}", _device.Name, _socketPath);
+            }
+        });
+        Receive<VhostUserProtocolMessages.ListenerFailed>(f =>
+            throw new InvalidOperationException($"{_device.Name}: listening on {_socketPath} failed: {f.Cause.Message}", f.Cause));
+    }
+
+    public static Props Props(VirtioDevice device, string socketPath, SupervisionSettings supervision)
+        => Akka.Actor.Props.Create(() => new VhostUserBackendActor(device, socketPath, supervision));
+
+    /// <summary>
+    /// A front end that breaks the protocol loses its connection and nothing else. A device failure follows the
+    /// launcher's policy: the device actor has already applied restart-device; what reaches here escalates.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(failure =>
+        failure is VhostUserProtocolException ? Directive.Stop : Directive.Escalate);
+
+    private void Serve(Native.Interop.FileDescriptor socket)
+    {
+        _connection = Context.ActorOf(
+            VhostUserConnectionActor.Props(_device, socket, _supervision), $"connection-{++_connections}");
+        Context.Watch(_connection);
+    }
+
+    protected override void PreStart()
+    {
+        _listener = new SocketListener(_socketPath, Self);
+        _log.Info("{0}: serving vhost-user on {1}", _device.Name, _socketPath);
+    }
+
+    protected override void PostStop()
+    {
+        _waiting?.Dispose();
+        _listener?.Dispose();
+        _device.Dispose();
+    }
+}

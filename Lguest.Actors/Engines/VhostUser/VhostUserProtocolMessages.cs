@@ -1,0 +1,16 @@
+using Lguest.Native.Interop;
+
+namespace Lguest.Actors.Engines.VhostUser;
+
+/// <summary>What the listener and reader threads Tell their actors; the threads decide nothing.</summary>
+internal static class VhostUserProtocolMessages
+{
+    /// <summary>A front end connected to the device's socket.</summary>
+    public sealed record Accepted(FileDescriptor Socket);
+
+    /// <summary>The listener itself failed (the socket file was removed, the fd table is full).</summary>
+    public sealed record ListenerFailed(Exception Cause);
+
+    /// <summary>The front end closed the connection, or reading from it failed.</summary>
+    public sealed record Disconnected(string Reason);
+}

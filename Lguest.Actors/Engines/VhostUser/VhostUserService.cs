@@ -1,0 +1,47 @@
+using Akka.Actor;
+using Akka.Event;
+using Lguest.Actors.Configuration;
+using Lguest.Actors.Devices;
+using Lguest.Actors.Launcher;
+
+namespace Lguest.Actors.Engines.VhostUser;
+
+/// <summary>
+/// engine = vhost-user: no guest of our own. The devices are served to a front end (QEMU) that runs the guest, each
+/// on its configured socket, until the launcher is stopped or a device fails in a way the policy does not forgive.
+/// </summary>
+internal sealed class VhostUserService : ReceiveActor
+{
+    private readonly TaskCompletionSource<LauncherExit> _exit;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public VhostUserService(LauncherSettings settings, Func<DeviceSettings, VirtioDevice> createDevice, TaskCompletionSource<LauncherExit> exit)
+    {
+        _exit = exit;
+        int number = 0;
+        foreach (DeviceSettings device in settings.Devices)
+        {
+            VirtioDevice model = createDevice(device);
+            Context.ActorOf(
+                VhostUserBackendActor.Props(model, device.Socket!, settings.Supervision), $"{++number}-{model.Name}");
+        }
+        Receive<LauncherActor.Shutdown>(_ =>
+        {
+            _exit.TrySetResult(new LauncherExit(LauncherExit.PoweredOff, "stopped"));
+            Context.Stop(Self);
+        });
+    }
+
+    public static Props Props(LauncherSettings settings, Func<DeviceSettings, VirtioDevice> createDevice, TaskCompletionSource<LauncherExit> exit)
+        => Akka.Actor.Props.Create(() => new VhostUserService(settings, createDevice, exit));
+
+    /// <summary>Whatever a back end escalates ends the service with exit code 1 and one line, as a device failure does under lguest.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(failure =>
+    {
+        string message = LauncherActor.Describe(failure);
+        _log.Error("{0}", message);
+        _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+        Context.Stop(Self);
+        return Directive.Stop;
+    });
+}

@@ -1,0 +1,105 @@
+using Lguest.Native.Interop;
+using Lguest.Native.Memory;
+using Lguest.Native.Virtio;
+
+namespace Lguest.Native.VhostUser;
+
+/// <summary>
+/// A guest as a vhost-user front end presents it to a back end: guest memory in a shared memfd, the handshake QEMU
+/// does, and rings laid out with the driver side of the split queue and started with a kick and a call eventfd each.
+/// Tests drive our back end with it without QEMU; the benchmarks use it as a load generator against any back end.
+/// </summary>
+public sealed class VhostUserGuest : IDisposable
+{
+    private readonly VhostUserFrontEnd _frontEnd;
+    private readonly FileDescriptor _memfd;
+    private readonly MemoryMapping _mapping;
+    private readonly Dictionary<int, (EventFd Kick, EventFd Call)> _doorbells = [];
+
+    /// <summary>Connects to <paramref name="socketPath"/> with <paramref name="memorySize"/> bytes of shared memory at guest-physical 0.</summary>
+    public VhostUserGuest(string socketPath, ulong memorySize)
+    {
+        _memfd = MemFd.Create("vhost-user guest", memorySize);
+        _mapping = MemoryMapping.MapShared(_memfd, 0, memorySize);
+        Memory = new GuestMemory([new GuestMemoryRegion(0, _mapping, userAddress: (ulong)_mapping.Address)]);
+        _frontEnd = new VhostUserFrontEnd(UnixSocket.Connect(socketPath));
+    }
+
+    public GuestMemory Memory { get; }
+
+    /// <summary>The message-level front end, for tests of what the back end does with unusual requests.</summary>
+    public VhostUserFrontEnd FrontEnd => _frontEnd;
+
+    public ulong Features { get; private set; }
+
+    /// <summary>GET/SET_FEATURES, GET/SET_PROTOCOL_FEATURES and SET_OWNER, taking what is offered of what is wanted.</summary>
+    public void Negotiate(ulong wantedFeatures, VhostUserProtocolFeatures wantedProtocol)
+    {
+        ulong offered = _frontEnd.GetFeatures();
+        Features = offered & (wantedFeatures | VhostUserFeatures.ProtocolFeatures);
+        if ((Features & VhostUserFeatures.ProtocolFeatures) != 0)
+        {
+            var offeredProtocol = (VhostUserProtocolFeatures)_frontEnd.GetProtocolFeatures();
+            _frontEnd.SetProtocolFeatures(offeredProtocol & wantedProtocol);
+        }
+        _frontEnd.SetFeatures(Features);
+        _frontEnd.SetOwner();
+    }
+
+    /// <summary>SET_MEM_TABLE: one region covering all of guest memory, passed as the memfd.</summary>
+    public void SendMemoryTable()
+    {
+        var table = new VhostUserMemoryTable([new VhostUserMemoryRegion(0, _mapping.Length, (ulong)_mapping.Address, 0)]);
+        _frontEnd.SetMemTable(table, [_memfd]);
+    }
+
+    /// <summary>
+    /// Lays out ring <paramref name="index"/> at <paramref name="ringAddress"/> and starts it as QEMU does: NUM, BASE,
+    /// ADDR, CALL, KICK, then ENABLE. Returns the driver side of the ring and its call eventfd.
+    /// </summary>
+    public (DriverQueue Driver, EventFd Call) StartRing(int index, ulong ringAddress, ushort size, ushort startIndex = 0)
+    {
+        var layout = SplitQueueLayout.Legacy(ringAddress, size);
+        var driver = new DriverQueue(Memory, layout, VirtqueueFeatureBits.FromNegotiated(Features));
+        if (startIndex != 0)
+        {
+            driver.SetAvailableIndex(startIndex);
+        }
+        ulong host = (ulong)_mapping.Address;
+        var kick = EventFd.Create();
+        var call = EventFd.Create();
+        _doorbells[index] = (kick, call);
+        _frontEnd.SetVringNum((uint)index, size);
+        _frontEnd.SetVringBase((uint)index, startIndex);
+        _frontEnd.SetVringAddr(new VhostUserVringAddress(
+            (uint)index, 0, host + layout.DescriptorTable, host + layout.UsedRing, host + layout.AvailableRing, 0));
+        _frontEnd.SetVringFile(VhostUserRequest.SetVringCall, (uint)index, call.Descriptor);
+        _frontEnd.SetVringFile(VhostUserRequest.SetVringKick, (uint)index, kick.Descriptor);
+        if ((Features & VhostUserFeatures.ProtocolFeatures) != 0)
+        {
+            _frontEnd.SetVringEnable((uint)index, enable: true);
+        }
+        return (driver, call);
+    }
+
+    /// <summary>Rings ring <paramref name="index"/>'s kick eventfd, as KVM does when the guest notifies.</summary>
+    public void Kick(int index) => _doorbells[index].Kick.Signal();
+
+    /// <summary>GET_VRING_BASE: stops the ring in the back end and returns the next available index it would have read.</summary>
+    public ushort StopRing(int index) => (ushort)_frontEnd.GetVringBase((uint)index);
+
+    /// <summary>GET_CONFIG of <paramref name="size"/> bytes from offset 0.</summary>
+    public byte[] ReadConfig(int size) => _frontEnd.GetConfig(0, size);
+
+    public void Dispose()
+    {
+        _frontEnd.Dispose();
+        foreach ((EventFd kick, EventFd call) in _doorbells.Values)
+        {
+            kick.Dispose();
+            call.Dispose();
+        }
+        Memory.Dispose();
+        _memfd.Dispose();
+    }
+}

@@ -1,0 +1,472 @@
+using Lguest.Native.Interop;
+using Lguest.Native.Memory;
+using Lguest.Native.Virtio;
+
+namespace Lguest.Native.VhostUser;
+
+/// <summary>
+/// The back end's side of one vhost-user connection as a pure state machine: negotiated features, the memory table,
+/// and each ring's state, with the protocol's ordering rules. The actor layer reads messages with
+/// <see cref="VhostUserChannel"/>, hands each to <see cref="Handle"/>, sends the outcome's reply, and serves rings
+/// when <see cref="IVhostUserRingControl"/> says so.
+///
+/// A refused message changes nothing: every check runs before any state does. Not thread-safe: one connection, one
+/// caller, as the protocol is strictly request/reply.
+/// </summary>
+public sealed class VhostUserSession : IDisposable
+{
+    private readonly VhostUserDeviceOptions _options;
+    private readonly IVhostUserRingControl _control;
+    private readonly VhostUserVring[] _vrings;
+    private bool _disposed;
+
+    public VhostUserSession(VhostUserDeviceOptions options, IVhostUserRingControl control)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(control);
+        options.Validate();
+        _options = options;
+        _control = control;
+        _vrings = Enumerable.Range(0, options.QueueCount).Select(i => new VhostUserVring(i)).ToArray();
+    }
+
+    public ulong OfferedFeatures => _options.OfferedFeatures;
+
+    /// <summary>SET_FEATURES' value; 0 until it arrives.</summary>
+    public ulong AckedFeatures { get; private set; }
+
+    public VhostUserProtocolFeatures OfferedProtocolFeatures => _options.ProtocolFeatures;
+
+    /// <summary>SET_PROTOCOL_FEATURES' value; none until it arrives.</summary>
+    public VhostUserProtocolFeatures ProtocolFeatures { get; private set; }
+
+    public bool HasOwner { get; private set; }
+
+    /// <summary>The current memory table; null before SET_MEM_TABLE and after a reset.</summary>
+    public GuestMemory? Memory { get; private set; }
+
+    public IReadOnlyList<VhostUserVring> Vrings => _vrings;
+
+    private bool FeaturesQueried { get; set; }
+
+    private bool ProtocolFeaturesQueried { get; set; }
+
+    private bool ProtocolFeaturesAcked => (AckedFeatures & VhostUserFeatures.ProtocolFeatures) != 0;
+
+    /// <summary>
+    /// Applies one message and says what to send back. Takes ownership of <paramref name="message"/>: descriptors the
+    /// session keeps (kick, call, err) move into it, and the rest are closed before this returns, whatever happens.
+    /// A refused message throws <see cref="VhostUserProtocolException"/> (disconnect), unless REPLY_ACK is negotiated
+    /// and the front end set NEED_REPLY: then the outcome carries a failure status and the refusal.
+    /// </summary>
+    public VhostUserOutcome Handle(VhostUserMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        using (message)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            // Decided before the message is applied: a SET_PROTOCOL_FEATURES cannot ack itself into REPLY_ACK.
+            bool ack = message.NeedsReply && Negotiated(VhostUserProtocolFeatures.ReplyAck) && !VhostUserCodec.HasReply(message.Request);
+            try
+            {
+                VhostUserPayload? reply = Dispatch(message);
+                return new VhostUserOutcome(message.Request, ack ? new VhostUserU64(VhostUserOutcome.AckSuccess) : reply, null);
+            }
+            catch (VhostUserProtocolException refused) when (ack)
+            {
+                return new VhostUserOutcome(message.Request, new VhostUserU64(VhostUserOutcome.AckFailure), refused);
+            }
+        }
+    }
+
+    /// <summary>The connection is gone: stop every ring, unmap memory, close every descriptor.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        ResetState(clearOwner: true);
+    }
+
+    private VhostUserPayload? Dispatch(VhostUserMessage message)
+    {
+        switch (message.Request)
+        {
+            case VhostUserRequest.GetFeatures:
+                FeaturesQueried = true;
+                return new VhostUserU64(OfferedFeatures);
+            case VhostUserRequest.SetFeatures:
+                SetFeatures(message.PayloadAs<VhostUserU64>().Value);
+                return null;
+            case VhostUserRequest.SetOwner:
+                if (HasOwner)
+                {
+                    throw Refuse(VhostUserViolation.OwnerAlreadySet, "SET_OWNER arrived twice on one connection");
+                }
+                HasOwner = true;
+                return null;
+            case VhostUserRequest.ResetOwner:
+                ResetState(clearOwner: true);
+                return null;
+            case VhostUserRequest.ResetDevice:
+                RequireNegotiated(message.Request, VhostUserProtocolFeatures.ResetDevice);
+                ResetState(clearOwner: false);
+                return null;
+            case VhostUserRequest.GetProtocolFeatures:
+                if (!FeaturesQueried)
+                {
+                    throw Refuse(VhostUserViolation.ProtocolFeaturesNotQueried, "GET_PROTOCOL_FEATURES before GET_FEATURES offered VHOST_USER_F_PROTOCOL_FEATURES");
+                }
+                ProtocolFeaturesQueried = true;
+                return new VhostUserU64((ulong)OfferedProtocolFeatures);
+            case VhostUserRequest.SetProtocolFeatures:
+                SetProtocolFeatures(message.PayloadAs<VhostUserU64>().Value);
+                return null;
+            case VhostUserRequest.GetQueueNum:
+                RequireNegotiated(message.Request, VhostUserProtocolFeatures.MultiQueue);
+                return new VhostUserU64((ulong)_options.QueueCount);
+            case VhostUserRequest.SetMemTable:
+                SetMemoryTable(message);
+                return null;
+            case VhostUserRequest.SetVringNum:
+                SetVringNum(message.PayloadAs<VhostUserVringState>());
+                return null;
+            case VhostUserRequest.SetVringBase:
+                SetVringBase(message.PayloadAs<VhostUserVringState>());
+                return null;
+            case VhostUserRequest.SetVringAddr:
+                SetVringAddress(message.PayloadAs<VhostUserVringAddress>());
+                return null;
+            case VhostUserRequest.GetVringBase:
+                return GetVringBase(message.PayloadAs<VhostUserVringState>());
+            case VhostUserRequest.SetVringKick or VhostUserRequest.SetVringCall or VhostUserRequest.SetVringErr:
+                SetVringFile(message);
+                return null;
+            case VhostUserRequest.SetVringEnable:
+                SetVringEnable(message.PayloadAs<VhostUserVringState>());
+                return null;
+            case VhostUserRequest.GetConfig:
+                return GetConfig(message.PayloadAs<VhostUserConfig>());
+            case VhostUserRequest.SetConfig:
+                SetConfig(message.PayloadAs<VhostUserConfig>());
+                return null;
+            default:
+                throw Refuse(VhostUserViolation.UnsupportedRequest, $"{message.Request} is not implemented by this back end");
+        }
+    }
+
+    private void SetFeatures(ulong features)
+    {
+        if (!FeaturesQueried)
+        {
+            throw Refuse(VhostUserViolation.FeaturesNotQueried, $"SET_FEATURES 0x{features:x} before GET_FEATURES");
+        }
+        ulong unoffered = features & ~OfferedFeatures;
+        if (unoffered != 0)
+        {
+            throw Refuse(VhostUserViolation.FeaturesNotOffered, $"SET_FEATURES 0x{features:x} acks bits 0x{unoffered:x} that were not offered (offered 0x{OfferedFeatures:x})");
+        }
+        AckedFeatures = features;
+        // Whether rings start enabled depends on VHOST_USER_F_PROTOCOL_FEATURES being negotiated.
+        foreach (VhostUserVring ring in _vrings)
+        {
+            Sync(ring);
+        }
+    }
+
+    private void SetProtocolFeatures(ulong features)
+    {
+        if (!ProtocolFeaturesQueried)
+        {
+            throw Refuse(VhostUserViolation.ProtocolFeaturesNotQueried, $"SET_PROTOCOL_FEATURES 0x{features:x} before GET_PROTOCOL_FEATURES");
+        }
+        ulong unoffered = features & ~(ulong)OfferedProtocolFeatures;
+        if (unoffered != 0)
+        {
+            throw Refuse(
+                VhostUserViolation.ProtocolFeaturesNotOffered,
+                $"SET_PROTOCOL_FEATURES 0x{features:x} acks bits 0x{unoffered:x} that were not offered (offered 0x{(ulong)OfferedProtocolFeatures:x})");
+        }
+        ProtocolFeatures = (VhostUserProtocolFeatures)features;
+    }
+
+    private void SetMemoryTable(VhostUserMessage message)
+    {
+        RequireOwner(message.Request);
+        var table = message.PayloadAs<VhostUserMemoryTable>();
+        var fds = new FileDescriptor[message.FdCount];
+        for (int i = 0; i < fds.Length; i++)
+        {
+            fds[i] = message.PeekFd(i);
+        }
+        GuestMemory memory = VhostUserMemoryMap.Map(table, fds);
+        var layouts = new SplitQueueLayout?[_vrings.Length];
+        try
+        {
+            // Configured rings keep their front-end addresses across a new table; each must still translate.
+            for (int i = 0; i < _vrings.Length; i++)
+            {
+                if (_vrings[i] is { Address: { } address, Size: { } size })
+                {
+                    layouts[i] = VhostUserRingLayout.Resolve(memory, size, address);
+                }
+            }
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
+
+        ReleaseMemory();
+        Memory = memory;
+        for (int i = 0; i < _vrings.Length; i++)
+        {
+            _vrings[i].Layout = layouts[i];
+            Sync(_vrings[i]);
+        }
+    }
+
+    private void SetVringNum(VhostUserVringState state)
+    {
+        VhostUserVring ring = RingForConfiguration(VhostUserRequest.SetVringNum, state.Index);
+        uint size = state.Num;
+        if (size == 0 || size > 32768 || (size & (size - 1)) != 0)
+        {
+            throw Refuse(VhostUserViolation.QueueSizeInvalid, $"SET_VRING_NUM {size} for vring {state.Index}: a split ring's size is a power of two from 1 to 32768");
+        }
+        ring.Size = (ushort)size;
+        // The old address described a ring of the old size; a new SET_VRING_ADDR must follow.
+        ring.Address = null;
+        ring.Layout = null;
+    }
+
+    private void SetVringBase(VhostUserVringState state)
+    {
+        VhostUserVring ring = RingForConfiguration(VhostUserRequest.SetVringBase, state.Index);
+        if (state.Num > ushort.MaxValue)
+        {
+            throw Refuse(VhostUserViolation.VringBaseInvalid, $"SET_VRING_BASE {state.Num} for vring {state.Index} does not fit a split ring's 16-bit index");
+        }
+        ring.Base = (ushort)state.Num;
+    }
+
+    private void SetVringAddress(VhostUserVringAddress address)
+    {
+        RequireOwner(VhostUserRequest.SetVringAddr);
+        VhostUserVring ring = Ring(VhostUserRequest.SetVringAddr, address.Index);
+        GuestMemory memory = Memory ?? throw Refuse(VhostUserViolation.MemoryTableMissing, $"SET_VRING_ADDR for vring {address.Index} before SET_MEM_TABLE");
+        ushort size = ring.Size ?? throw Refuse(VhostUserViolation.RingSizeMissing, $"SET_VRING_ADDR for vring {address.Index} before SET_VRING_NUM");
+        SplitQueueLayout layout = VhostUserRingLayout.Resolve(memory, size, address);
+        // Allowed on a started ring (the spec lets logging be switched on the fly): the server restarts on the new layout.
+        Stop(ring);
+        ring.Address = address;
+        ring.Layout = layout;
+        Sync(ring);
+    }
+
+    private VhostUserVringState GetVringBase(VhostUserVringState state)
+    {
+        RequireOwner(VhostUserRequest.GetVringBase);
+        VhostUserVring ring = Ring(VhostUserRequest.GetVringBase, state.Index);
+        Stop(ring);
+        ring.Started = false;
+        ring.Kick?.Dispose();
+        ring.Kick = null;
+        return new VhostUserVringState(state.Index, ring.Base);
+    }
+
+    private void SetVringFile(VhostUserMessage message)
+    {
+        var file = message.PayloadAs<VhostUserVringFile>();
+        RequireOwner(message.Request);
+        VhostUserVring ring = Ring(message.Request, file.Index);
+        if (message.Request == VhostUserRequest.SetVringKick)
+        {
+            // QEMU sends CALL (and ERR) while initialising, before any memory; a kick starts the ring, so it needs both.
+            if (Memory is null)
+            {
+                throw Refuse(VhostUserViolation.MemoryTableMissing, $"SET_VRING_KICK for vring {file.Index} before SET_MEM_TABLE");
+            }
+            if (ring.Layout is null)
+            {
+                throw Refuse(VhostUserViolation.RingAddressMissing, $"SET_VRING_KICK for vring {file.Index} before SET_VRING_ADDR");
+            }
+        }
+
+        FileDescriptor? fd = file.NoFd ? null : message.TakeFd(0);
+        // The server holds the old descriptor while running: stop it before closing that, restart with the new one.
+        Stop(ring);
+        switch (message.Request)
+        {
+            case VhostUserRequest.SetVringKick:
+                ring.Kick?.Dispose();
+                ring.Kick = fd;
+                ring.Started = true;
+                break;
+            case VhostUserRequest.SetVringCall:
+                ring.Call?.Dispose();
+                ring.Call = fd;
+                break;
+            default:
+                ring.Err?.Dispose();
+                ring.Err = fd;
+                break;
+        }
+        Sync(ring);
+    }
+
+    private void SetVringEnable(VhostUserVringState state)
+    {
+        RequireOwner(VhostUserRequest.SetVringEnable);
+        VhostUserVring ring = Ring(VhostUserRequest.SetVringEnable, state.Index);
+        if (!ProtocolFeaturesAcked)
+        {
+            throw Refuse(VhostUserViolation.FeatureNotNegotiated, $"SET_VRING_ENABLE for vring {state.Index} without VHOST_USER_F_PROTOCOL_FEATURES negotiated");
+        }
+        if (state.Num > 1)
+        {
+            throw Refuse(VhostUserViolation.VringEnableInvalid, $"SET_VRING_ENABLE {state.Num} for vring {state.Index}: only 0 and 1 mean anything");
+        }
+        ring.EnabledByFrontEnd = state.Num == 1;
+        Sync(ring);
+    }
+
+    private VhostUserConfig GetConfig(VhostUserConfig request)
+    {
+        RequireNegotiated(VhostUserRequest.GetConfig, VhostUserProtocolFeatures.Config);
+        ReadOnlyMemory<byte> space = _options.ReadConfig!();
+        CheckConfigRange(VhostUserRequest.GetConfig, request, space.Length);
+        return new VhostUserConfig(request.Offset, request.Flags, space.Slice((int)request.Offset, request.Data.Length).ToArray());
+    }
+
+    private void SetConfig(VhostUserConfig request)
+    {
+        RequireNegotiated(VhostUserRequest.SetConfig, VhostUserProtocolFeatures.Config);
+        if (_options.WriteConfig is null)
+        {
+            throw Refuse(VhostUserViolation.ConfigOutOfRange, "SET_CONFIG: this device's configuration space is read-only");
+        }
+        CheckConfigRange(VhostUserRequest.SetConfig, request, _options.ReadConfig!().Length);
+        _options.WriteConfig(request.Offset, request.Data);
+    }
+
+    private static void CheckConfigRange(VhostUserRequest request, VhostUserConfig config, int spaceLength)
+    {
+        if (config.Offset > (uint)spaceLength || (uint)config.Data.Length > (uint)spaceLength - config.Offset)
+        {
+            throw Refuse(VhostUserViolation.ConfigOutOfRange, $"{request} of {config.Data.Length} bytes at offset {config.Offset} is outside the {spaceLength}-byte configuration space");
+        }
+    }
+
+    /// <summary>The ring for SET_VRING_NUM / SET_VRING_BASE: owner, memory, a valid index, and not started.</summary>
+    private VhostUserVring RingForConfiguration(VhostUserRequest request, uint index)
+    {
+        RequireOwner(request);
+        VhostUserVring ring = Ring(request, index);
+        if (Memory is null)
+        {
+            throw Refuse(VhostUserViolation.MemoryTableMissing, $"{request} for vring {index} before SET_MEM_TABLE");
+        }
+        if (ring.Started)
+        {
+            throw Refuse(VhostUserViolation.RingStarted, $"{request} for vring {index} while it is started (stop it with GET_VRING_BASE first)");
+        }
+        return ring;
+    }
+
+    private VhostUserVring Ring(VhostUserRequest request, uint index)
+    {
+        if (index >= (uint)_vrings.Length)
+        {
+            throw Refuse(VhostUserViolation.VringIndexOutOfRange, $"{request} names vring {index}; the device has {_vrings.Length}");
+        }
+        return _vrings[index];
+    }
+
+    private void RequireOwner(VhostUserRequest request)
+    {
+        if (!HasOwner)
+        {
+            throw Refuse(VhostUserViolation.NotOwner, $"{request} before SET_OWNER");
+        }
+    }
+
+    private void RequireNegotiated(VhostUserRequest request, VhostUserProtocolFeatures feature)
+    {
+        if (!Negotiated(feature))
+        {
+            throw Refuse(VhostUserViolation.FeatureNotNegotiated, $"{request} needs protocol feature {feature}, which was not negotiated");
+        }
+    }
+
+    /// <summary>
+    /// Protocol features take effect at SET_PROTOCOL_FEATURES, not at SET_FEATURES: QEMU asks GET_QUEUE_NUM and sets up
+    /// REPLY_ACK before it acks any virtio feature. SET_PROTOCOL_FEATURES itself is only accepted after GET_FEATURES
+    /// offered VHOST_USER_F_PROTOCOL_FEATURES.
+    /// </summary>
+    private bool Negotiated(VhostUserProtocolFeatures feature) => (ProtocolFeatures & feature) == feature;
+
+    /// <summary>Tells the ring control to stop a running ring and keeps where it stopped as the ring's base.</summary>
+    private void Stop(VhostUserVring ring)
+    {
+        if (ring.Running)
+        {
+            ring.Base = _control.StopRing(ring.Index);
+            ring.Running = false;
+        }
+    }
+
+    /// <summary>Starts or stops the ring so that <see cref="VhostUserVring.Running"/> matches whether it can run.</summary>
+    private void Sync(VhostUserVring ring)
+    {
+        bool runnable = Memory is not null && ring.Layout is not null && ring.Started && ring.IsEnabled(ProtocolFeaturesAcked);
+        if (ring.Running && !runnable)
+        {
+            Stop(ring);
+        }
+        else if (!ring.Running && runnable)
+        {
+            _control.StartRing(new VhostUserRingStart(
+                ring.Index, Memory!, ring.Layout!.Value, VirtqueueFeatureBits.FromNegotiated(AckedFeatures), ring.Base, ring.Kick, ring.Call, ring.Err));
+            ring.Running = true;
+        }
+    }
+
+    /// <summary>Stops every ring, warns the control, and unmaps the memory table.</summary>
+    private void ReleaseMemory()
+    {
+        foreach (VhostUserVring ring in _vrings)
+        {
+            Stop(ring);
+        }
+        if (Memory is not null)
+        {
+            _control.MemoryChanging();
+            Memory.Dispose();
+            Memory = null;
+        }
+    }
+
+    /// <summary>
+    /// RESET_OWNER, RESET_DEVICE and disconnect: rings, memory and acked features go; the protocol features stay,
+    /// as a front end never renegotiates them on one connection.
+    /// </summary>
+    private void ResetState(bool clearOwner)
+    {
+        ReleaseMemory();
+        foreach (VhostUserVring ring in _vrings)
+        {
+            ring.Reset();
+        }
+        AckedFeatures = 0;
+        if (clearOwner)
+        {
+            HasOwner = false;
+        }
+    }
+
+    private static VhostUserProtocolException Refuse(VhostUserViolation violation, string message) => new(violation, message);
+}
