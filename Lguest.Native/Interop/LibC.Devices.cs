@@ -48,6 +48,7 @@ internal static unsafe partial class LibC
 
     public const nuint TUNSETIFF = 0x400454CA;
     public const nuint TUNSETOFFLOAD = 0x400454D0;
+    public const nuint TUNSETVNETHDRSZ = 0x400454D8;
     public const nuint TUNSETNOCSUM = 0x400454C8;
     public const short IFF_TAP = 0x0002;
     public const short IFF_NO_PI = 0x1000;

@@ -51,4 +51,15 @@ internal static unsafe class Tap
         using FileDescriptor.Lease fd = tap.Borrow();
         _ = LibC.ioctl_int(fd.Number, LibC.TUNSETNOCSUM, 1);
     }
+
+    /// <summary>
+    /// TUNSETVNETHDRSZ: how long the virtio-net header before every frame is. 10 bytes for a legacy driver (the
+    /// seed's), 12 once the driver negotiates VERSION_1 or mergeable buffers; the tap then speaks the guest's format.
+    /// </summary>
+    public static void SetVnetHeaderSize(FileDescriptor tap, int bytes)
+    {
+        using FileDescriptor.Lease fd = tap.Borrow();
+        int size = bytes;
+        SystemCall.ThrowIfFailed(LibC.ioctl(fd.Number, LibC.TUNSETVNETHDRSZ, &size), $"TUNSETVNETHDRSZ {bytes}");
+    }
 }

@@ -334,12 +334,24 @@ public sealed class VhostUserSession : IDisposable
         Sync(ring);
     }
 
+    /// <summary>
+    /// The front end reads as much of the configuration space as its device model knows (QEMU asks for the whole
+    /// struct virtio_blk_config), which may be more than a device defines: fields a device does not implement read
+    /// as zero, as they do on any virtio device whose feature bits do not announce them. Only the protocol's own
+    /// limit on a config message bounds the read.
+    /// </summary>
     private VhostUserConfig GetConfig(VhostUserConfig request)
     {
         RequireNegotiated(VhostUserRequest.GetConfig, VhostUserProtocolFeatures.Config);
-        ReadOnlyMemory<byte> space = _options.ReadConfig!();
-        CheckConfigRange(VhostUserRequest.GetConfig, request, space.Length);
-        return new VhostUserConfig(request.Offset, request.Flags, space.Slice((int)request.Offset, request.Data.Length).ToArray());
+        CheckConfigRange(VhostUserRequest.GetConfig, request, VhostUserConfig.MaxDataSize);
+        ReadOnlySpan<byte> space = _options.ReadConfig!().Span;
+        byte[] reply = new byte[request.Data.Length];
+        if (request.Offset < (uint)space.Length)
+        {
+            ReadOnlySpan<byte> defined = space[(int)request.Offset..];
+            defined[..Math.Min(defined.Length, reply.Length)].CopyTo(reply);
+        }
+        return new VhostUserConfig(request.Offset, request.Flags, reply);
     }
 
     private void SetConfig(VhostUserConfig request)

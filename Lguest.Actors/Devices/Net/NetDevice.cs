@@ -13,7 +13,9 @@ internal sealed class NetDevice : VirtioDevice
     public const ushort QueueSize = 256;
 
     private readonly FileDescriptor _frames;
+    private readonly bool _isTap;
     private readonly string _description;
+    private int _headerSize = NetProtocol.LegacyHeaderSize;
     private readonly byte[] _config;
     private readonly IReadOnlyList<QueueDefinition> _queues;
 
@@ -26,17 +28,18 @@ internal sealed class NetDevice : VirtioDevice
     /// Over any descriptor that reads and writes whole frames with a virtio-net header: a tap, or one end of a
     /// datagram socket pair in tests. The device owns <paramref name="frames"/>.
     /// </summary>
-    public NetDevice(FileDescriptor frames, string description, byte[]? mac)
+    public NetDevice(FileDescriptor frames, string description, byte[]? mac, bool isTap = false)
     {
         ArgumentNullException.ThrowIfNull(frames);
         _frames = frames;
+        _isTap = isTap;
         _description = description;
         _config = mac ?? new byte[6];
         OfferedFeatures = NetProtocol.Features | (mac is null ? 0 : 1UL << NetProtocol.FeatureMac);
         _queues =
         [
-            new QueueDefinition("receive", QueueSize, () => new NetReceiveHandler(_frames, Counters)),
-            new QueueDefinition("transmit", QueueSize, () => new NetTransmitHandler(_frames, Counters)),
+            new QueueDefinition("receive", QueueSize, () => new NetReceiveHandler(_frames, Counters, _headerSize)),
+            new QueueDefinition("transmit", QueueSize, () => new NetTransmitHandler(_frames, Counters, _headerSize)),
         ];
     }
 
@@ -47,7 +50,7 @@ internal sealed class NetDevice : VirtioDevice
     }
 
     private NetDevice(TapInterface tap, byte[]? mac)
-        : this(tap.Descriptor, tap.Description, mac)
+        : this(tap.Descriptor, tap.Description, mac, isTap: true)
     {
     }
 
@@ -65,6 +68,19 @@ internal sealed class NetDevice : VirtioDevice
     public DeviceCounters Counters { get; } = new("net");
 
     public override string Describe() => _description;
+
+    /// <summary>
+    /// A legacy driver (lguest's) puts a 10-byte header before each frame, a VERSION_1 driver (QEMU's virtio-net-pci
+    /// over vhost-user) 12: the tap is told to match, so frames still pass through untouched.
+    /// </summary>
+    public override void Activate(Native.Memory.GuestMemory memory, ulong features)
+    {
+        _headerSize = NetProtocol.HeaderSizeFor(features);
+        if (_isTap)
+        {
+            Tap.SetVnetHeaderSize(_frames, _headerSize);
+        }
+    }
 
     protected override void Dispose(bool disposing)
     {

@@ -16,13 +16,15 @@ internal sealed class NetReceiveHandler : IQueueHandler
 
     private readonly FileDescriptor _tap;
     private readonly DeviceCounters _counters;
+    private readonly int _headerSize;
     private readonly byte[] _frame = new byte[NetProtocol.MaxFrame];
     private int _pending = NoFrame;
 
-    public NetReceiveHandler(FileDescriptor tap, DeviceCounters counters)
+    public NetReceiveHandler(FileDescriptor tap, DeviceCounters counters, int headerSize = NetProtocol.LegacyHeaderSize)
     {
         _tap = tap;
         _counters = counters;
+        _headerSize = headerSize;
     }
 
     public FileDescriptor? Source => _tap;
@@ -89,7 +91,7 @@ internal sealed class NetReceiveHandler : IQueueHandler
         {
             return false;
         }
-        if (read < NetProtocol.HeaderSize)
+        if (read < _headerSize)
         {
             _counters.Drop();
             return true;

@@ -16,12 +16,14 @@ internal sealed class NetTransmitHandler : IQueueHandler
 
     private readonly FileDescriptor _tap;
     private readonly DeviceCounters _counters;
+    private readonly int _headerSize;
     private readonly IoVector[] _vectors = ChainRules.NewIoVectors();
 
-    public NetTransmitHandler(FileDescriptor tap, DeviceCounters counters)
+    public NetTransmitHandler(FileDescriptor tap, DeviceCounters counters, int headerSize = NetProtocol.LegacyHeaderSize)
     {
         _tap = tap;
         _counters = counters;
+        _headerSize = headerSize;
     }
 
     public FileDescriptor? Source => null;
@@ -35,7 +37,7 @@ internal sealed class NetTransmitHandler : IQueueHandler
                 return DrainResult.RingEmpty;
             }
             ChainRules.RequireNoWritable(chain, "net", "transmit");
-            if (chain.ReadableBytes < NetProtocol.HeaderSize)
+            if (chain.ReadableBytes < (ulong)_headerSize)
             {
                 _counters.Drop();
             }

@@ -12,8 +12,8 @@ namespace Lguest.Host.Tests.RealGuest;
 [Collection(RealGuestCollection.Name)]
 public sealed class QemuPeerTests(ITestOutputHelper output) : IDisposable
 {
-    private const int DiskMiB = 48;
-    private const int SumMiB = 4;
+    internal const int DiskMiB = 48;
+    internal const int SumMiB = 4;
     private const long MarkerOffset = 4 << 20;
     private const int DirectOffsetMiB = 8;
     private const int DirectMiB = 32;
@@ -100,7 +100,10 @@ public sealed class QemuPeerTests(ITestOutputHelper output) : IDisposable
         Assert.InRange(run.Elapsed, timeout, timeout + TimeSpan.FromSeconds(10));
     }
 
-    private async Task<QemuGuest> BlockGuestAsync() =>
+    private Task<QemuGuest> BlockGuestAsync() => BlockGuestAsync(output);
+
+    /// <summary>The guest with every block check, shared with the vhost-user tests so both run the same checks.</summary>
+    internal static async Task<QemuGuest> BlockGuestAsync(ITestOutputHelper output) =>
         new QemuGuest(await TestInitramfs.GetAsync()) { Log = output }
             .Check("blk-size", "blk-sum", "blk-marker", "blk-direct")
             .Param("blk.mib", SumMiB)
@@ -109,7 +112,7 @@ public sealed class QemuPeerTests(ITestOutputHelper output) : IDisposable
             .Param("blk.direct-offset-mib", DirectOffsetMiB)
             .Param("blk.direct-mib", DirectMiB);
 
-    private static void AssertBlockChecks(GuestRun run, string image, string expectedSum)
+    internal static void AssertBlockChecks(GuestRun run, string image, string expectedSum)
     {
         Assert.Equal($"{DiskMiB << 20}", run.Check("blk-size"));
         Assert.Equal(expectedSum, run.Check("blk-sum"));
@@ -125,10 +128,12 @@ public sealed class QemuPeerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(expectedSum, Sha256(image, 0, SumMiB << 20));
     }
 
+    private string CreateDisk() => CreateDisk(_directory);
+
     /// <summary>A sparse image whose first <see cref="SumMiB"/> MiB are fixed pseudo-random bytes.</summary>
-    private string CreateDisk()
+    internal static string CreateDisk(string directory)
     {
-        string image = Path.Combine(_directory, "disk.img");
+        string image = Path.Combine(directory, "disk.img");
         byte[] head = new byte[SumMiB << 20];
         new Random(0x1a6e57).NextBytes(head);
         using FileStream file = File.Create(image);
@@ -158,6 +163,6 @@ public sealed class QemuPeerTests(ITestOutputHelper output) : IDisposable
         return bytes;
     }
 
-    private static string Sha256(string image, long offset, int length) =>
+    internal static string Sha256(string image, long offset, int length) =>
         Convert.ToHexStringLower(SHA256.HashData(Read(image, offset, length)));
 }

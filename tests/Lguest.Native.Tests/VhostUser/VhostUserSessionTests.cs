@@ -162,12 +162,23 @@ public sealed class VhostUserSessionTests
     public void Config_requests_outside_the_configuration_space_are_refused()
     {
         using var f = new SessionFixture().Negotiated();
-        Assert.Equal(VhostUserViolation.ConfigOutOfRange, f.Refused(VhostUserRequest.GetConfig, new VhostUserConfig(56, 0, new byte[8])).Violation);
+        Assert.Equal(VhostUserViolation.ConfigOutOfRange, f.Refused(VhostUserRequest.GetConfig, new VhostUserConfig(252, 0, new byte[8])).Violation);
         Assert.Equal(VhostUserViolation.ConfigOutOfRange, f.Refused(VhostUserRequest.SetConfig, new VhostUserConfig(uint.MaxValue, 0, new byte[8])).Violation);
         var reply = Assert.IsType<VhostUserConfig>(f.Send(VhostUserRequest.GetConfig, new VhostUserConfig(12, 0, new byte[4])).Reply);
         Assert.Equal(BitConverter.GetBytes(126u), reply.Data.ToArray());
         f.Send(VhostUserRequest.SetConfig, new VhostUserConfig(20, 0, new byte[] { 9 }));
         Assert.Equal(9, f.Config[20]);
+    }
+
+    [Fact]
+    public void A_config_read_past_what_the_device_defines_reads_zeroes()
+    {
+        // QEMU reads the whole struct virtio_blk_config; a device that defines less answers the rest with zeroes.
+        using var f = new SessionFixture().Negotiated();
+        int defined = f.Config.Length;
+        var reply = Assert.IsType<VhostUserConfig>(f.Send(VhostUserRequest.GetConfig, new VhostUserConfig(0, 0, new byte[defined + 16])).Reply);
+        Assert.Equal(f.Config, reply.Data[..defined].ToArray());
+        Assert.Equal(new byte[16], reply.Data[defined..].ToArray());
     }
 
     [Fact]
