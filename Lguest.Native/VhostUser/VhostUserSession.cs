@@ -322,10 +322,10 @@ public sealed class VhostUserSession : IDisposable
     {
         RequireOwner(VhostUserRequest.SetVringEnable);
         VhostUserVring ring = Ring(VhostUserRequest.SetVringEnable, state.Index);
-        if (!ProtocolFeaturesAcked)
-        {
-            throw Refuse(VhostUserViolation.FeatureNotNegotiated, $"SET_VRING_ENABLE for vring {state.Index} without VHOST_USER_F_PROTOCOL_FEATURES negotiated");
-        }
+        // QEMU's vhost-user net disables its rings while it initialises, before SET_FEATURES. QEMU itself and
+        // libvhost-user only require PROTOCOL_FEATURES to be offered, which it always is here, so the request is
+        // taken at any time; whether the front end's setting gates the ring still depends on PROTOCOL_FEATURES
+        // being acked (see Sync).
         if (state.Num > 1)
         {
             throw Refuse(VhostUserViolation.VringEnableInvalid, $"SET_VRING_ENABLE {state.Num} for vring {state.Index}: only 0 and 1 mean anything");

@@ -24,7 +24,7 @@ public sealed class QemuGuestTests
                 "-chardev", "socket,id=c0,path=/run/blk.sock", "-device", "vhost-user-blk-pci,chardev=c0",
                 "-chardev", "socket,id=c1,path=/run/rng.sock", "-device", "vhost-user-rng-pci,chardev=c1",
                 "-chardev", "socket,id=c2,path=/run/net.sock", "-netdev", "vhost-user,id=n0,chardev=c2",
-                "-device", "virtio-net-pci,netdev=n0",
+                "-device", "virtio-net-pci,netdev=n0,romfile=,vectors=0",
             ],
             guest.Arguments());
     }

@@ -62,13 +62,14 @@ public sealed class VhostUserRealGuestTests(ITestOutputHelper output) : IDisposa
                 }
                 """, [net], networkNamespace: name);
 
-            GuestRun run = (await new QemuGuest(await TestInitramfs.GetAsync()) { NetworkNamespace = name, Log = output }
+            GuestRun run = await new QemuGuest(await TestInitramfs.GetAsync()) { NetworkNamespace = name, Log = output }
                     .Check("net-ping")
                     .Param("ip", "10.79.0.2/24")
                     .Param("ping", "10.79.0.1")
                     .VhostUserNet(net)
-                    .RunAsync())
-                .EnsureDone();
+                    .RunAsync();
+            output.WriteLine(backend.Stderr);
+            run.EnsureDone();
 
             Assert.Equal("ok 3/3", run.Check("net-ping"));
             Assert.True(backend.Stop() == 0, backend.Stderr);
