@@ -41,6 +41,23 @@ public sealed class ExampleFilesTests : IClassFixture<ConfigFixture>
         Assert.Equal(3, fromFile.Devices.Count);
     }
 
+    [Fact]
+    public void Vhost_user_example_serves_three_devices_on_their_sockets()
+    {
+        LauncherSettings settings = InFixtureDirectory(() => LauncherSettingsReader.Read(Example("vhost-user.hocon")));
+
+        Assert.Equal(EngineKind.VhostUser, settings.Engine);
+        Assert.Equal(GuestErrorPolicy.RestartDevice, settings.Supervision.GuestErrors);
+        Assert.Equal(["blk.sock", "rng.sock", "net.sock"], settings.Devices.Select(d => d.Socket));
+        Assert.Equal(
+            [
+                new BlockSettings("disk.img", ReadOnly: false) { Socket = "blk.sock" },
+                new RngSettings("/dev/urandom", 65536) { Socket = "rng.sock" },
+                new NetSettings("10.0.2.1", null, null, "tap%d") { Socket = "net.sock" },
+            ],
+            settings.Devices);
+    }
+
     private static Config Example(string name)
     {
         DirectoryInfo? directory = new(AppContext.BaseDirectory);
