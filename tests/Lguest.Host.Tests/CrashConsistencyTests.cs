@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Lguest.Actors.Engines.Simulated;
-using Lguest.Native.Tests.Boot;
 
 namespace Lguest.Host.Tests;
 
@@ -21,10 +20,7 @@ public sealed class CrashConsistencyTests : IDisposable
     [Fact]
     public async Task Every_write_flushed_before_a_SIGKILL_is_in_the_file()
     {
-        string kernel = Path.Combine(_directory, "vmlinux");
-        var elf = new ElfImageBuilder(is64: false) { Entry = 0x100000 };
-        elf.Segment(ElfImageBuilder.PtLoad, 0x100000, [0xF4, 0xEB, 0xFD], 0x2000);
-        File.WriteAllBytes(kernel, elf.Build());
+        string kernel = TestKernel.Write(_directory);
         string disk = Path.Combine(_directory, "disk.img");
         File.WriteAllBytes(disk, new byte[DiskBytes]);
         string config = Path.Combine(_directory, "guest.hocon");

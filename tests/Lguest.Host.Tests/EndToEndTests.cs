@@ -1,5 +1,4 @@
 using System.Text;
-using Lguest.Native.Tests.Boot;
 
 namespace Lguest.Host.Tests;
 
@@ -14,9 +13,7 @@ public sealed class EndToEndTests : IDisposable
 
     public EndToEndTests()
     {
-        var elf = new ElfImageBuilder(is64: false) { Entry = 0x100000 };
-        elf.Segment(ElfImageBuilder.PtLoad, 0x100000, [0xF4, 0xEB, 0xFD], 0x2000);
-        File.WriteAllBytes(Path.Combine(_directory, "vmlinux"), elf.Build());
+        TestKernel.Write(_directory);
         File.WriteAllBytes(Path.Combine(_directory, "disk.img"), new byte[DiskBytes]);
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Lguest.Native.Tests.Boot;
 
 namespace Lguest.Host.Tests;
 
@@ -38,10 +37,7 @@ public sealed class NetworkNamespaceTests : IDisposable
     [NamespaceFact]
     public async Task The_guest_gets_the_kernels_arp_and_echo_replies_with_all_four_devices()
     {
-        string kernel = Path.Combine(_directory, "vmlinux");
-        var elf = new ElfImageBuilder(is64: false) { Entry = 0x100000 };
-        elf.Segment(ElfImageBuilder.PtLoad, 0x100000, [0xF4, 0xEB, 0xFD], 0x2000);
-        File.WriteAllBytes(kernel, elf.Build());
+        string kernel = TestKernel.Write(_directory);
         string disk = Path.Combine(_directory, "disk.img");
         File.WriteAllBytes(disk, new byte[DiskBytes]);
         string config = Path.Combine(_directory, "guest.hocon");

@@ -44,7 +44,6 @@ public sealed class MalformedFrontEndSpecs : TestKit, IDisposable
         string socket = Path.Combine(_directory, "rng.sock");
         using var shutdown = new CancellationTokenSource();
         Task<LauncherExit> exit = Serve(new RngSettings("/dev/urandom", 4096) { Socket = socket }, shutdown.Token);
-        SpinWait.SpinUntil(() => File.Exists(socket), Patience);
         Dictionary<string, string> before = ConnectionDescriptors();
 
         using (FileDescriptor connection = UnixSocket.Connect(socket))
@@ -188,17 +187,7 @@ public sealed class MalformedFrontEndSpecs : TestKit, IDisposable
         return false;
     }
 
-    private Task<LauncherExit> Serve(DeviceSettings device, CancellationToken shutdown)
-    {
-        var settings = new TestGuest().Settings with { Engine = EngineKind.VhostUser, Kernel = string.Empty, Devices = [device] };
-        var console = new FileDescriptor(0, ownsHandle: false);
-        var environment = new GuestEnvironment(
-            _ => throw new InvalidOperationException("vhost-user runs no engine"),
-            d => DeviceFactory.Create(d, console, console, Sys.Log),
-            console,
-            console);
-        return GuestLauncher.RunAsync(Sys, settings, environment, shutdown);
-    }
+    private Task<LauncherExit> Serve(DeviceSettings device, CancellationToken shutdown) => VhostUserBackend.Serve(Sys, device, shutdown);
 
     private static Dictionary<string, string> ConnectionDescriptors() => VhostUserServiceSpecs.ConnectionDescriptors();
 

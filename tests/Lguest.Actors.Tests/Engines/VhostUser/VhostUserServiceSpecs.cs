@@ -37,7 +37,6 @@ public sealed class VhostUserServiceSpecs : TestKit, IDisposable
         string socket = Path.Combine(_directory, "rng.sock");
         using var shutdown = new CancellationTokenSource();
         Task<LauncherExit> exit = Serve(new RngSettings("/dev/urandom", 4096) { Socket = socket }, shutdown.Token);
-        WaitForSocket(socket);
         Dictionary<string, string> before = ConnectionDescriptors();
 
         for (int connection = 1; connection <= 2; connection++)
@@ -78,7 +77,6 @@ public sealed class VhostUserServiceSpecs : TestKit, IDisposable
         await File.WriteAllBytesAsync(disk, new byte[1 << 20]);
         using var shutdown = new CancellationTokenSource();
         Task<LauncherExit> exit = Serve(new BlockSettings(disk, ReadOnly: false) { Socket = socket }, shutdown.Token);
-        WaitForSocket(socket);
         byte[] sector = Enumerable.Range(0, 512).Select(i => (byte)(i * 3)).ToArray();
 
         using (var front = new VhostUserGuest(socket, MemoryBytes))
@@ -114,7 +112,6 @@ public sealed class VhostUserServiceSpecs : TestKit, IDisposable
         string socket = Path.Combine(_directory, "rng2.sock");
         using var shutdown = new CancellationTokenSource();
         Task<LauncherExit> exit = Serve(new RngSettings("/dev/urandom", 4096) { Socket = socket }, shutdown.Token);
-        WaitForSocket(socket);
 
         using (var rogue = new VhostUserGuest(socket, MemoryBytes))
         {
@@ -147,30 +144,8 @@ public sealed class VhostUserServiceSpecs : TestKit, IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private Task<LauncherExit> Serve(DeviceSettings device, CancellationToken shutdown)
-    {
-        var settings = new TestGuest().Settings with
-        {
-            Engine = EngineKind.VhostUser,
-            Kernel = string.Empty,
-            Devices = [device],
-        };
-        var devices = new FileDescriptor(0, ownsHandle: false);
-        var environment = new GuestEnvironment(
-            _ => throw new InvalidOperationException("vhost-user runs no engine"),
-            d => DeviceFactory.Create(d, devices, devices, Sys.Log),
-            devices,
-            devices);
-        return GuestLauncher.RunAsync(Sys, settings, environment, shutdown);
-    }
+    private Task<LauncherExit> Serve(DeviceSettings device, CancellationToken shutdown) => VhostUserBackend.Serve(Sys, device, shutdown);
 
-    private static void WaitForSocket(string path)
-    {
-        if (!SpinWait.SpinUntil(() => File.Exists(path), Patience))
-        {
-            throw new TimeoutException($"{path} never appeared");
-        }
-    }
 
     /// <summary>
     /// The kinds of descriptor a connection opens (the socket, kick and call eventfds, the memory table's memfds),
