@@ -43,8 +43,8 @@ internal static class LauncherSettingsReader
             Initrd: lguest.OptionalString("initrd") is { } initrd ? lguest.ExistingFile("initrd", initrd) : null,
             CommandLine: lguest.String("command-line"),
             Verbose: lguest.Boolean("verbose"),
-            Chroot: ReadChroot(lguest),
-            User: ReadUser(lguest),
+            Chroot: OnlyWithAGuest(lguest, engine, "chroot", ReadChroot(lguest)),
+            User: OnlyWithAGuest(lguest, engine, "user", ReadUser(lguest)),
             LguestDevice: lguest.OptionalString("lguest-device") ?? throw lguest.Error("lguest-device", "must not be empty"),
             Supervision: new SupervisionSettings(
                 lguest.Choice("supervision.guest-errors", GuestErrorPolicies),
@@ -129,6 +129,15 @@ internal static class LauncherSettingsReader
         devices.AddRange(listed);
         return devices;
     }
+
+    /// <summary>
+    /// chroot and user are applied once the guest's files are open and before it runs; a vhost-user back end has no
+    /// such moment yet (it opens nothing per front end but accepts), so asking for them there is an error, not a no-op.
+    /// </summary>
+    private static string? OnlyWithAGuest(ConfigSection lguest, EngineKind engine, string key, string? value) =>
+        value is not null && engine == EngineKind.VhostUser
+            ? throw lguest.Error(key, "not supported with engine vhost-user")
+            : value;
 
     private static string? ReadChroot(ConfigSection lguest)
     {

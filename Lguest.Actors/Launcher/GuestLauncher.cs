@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Engines;
@@ -26,7 +27,7 @@ public static class GuestLauncher
     /// the guest powers off (0), dies or a device fails (1), or <paramref name="shutdown"/> is cancelled (0, "stopped").
     /// </summary>
     public static Task<LauncherExit> RunAsync(ActorSystem system, LauncherSettings settings, CancellationToken shutdown)
-        => RunAsync(system, settings, DefaultEnvironment(system, settings), shutdown);
+        => RunAsync(system, settings, DefaultEnvironment(system, settings, DropPrivileges(system, settings)), shutdown);
 
     /// <summary>As above, with the engine, devices and console given explicitly (tests, embedding).</summary>
     public static async Task<LauncherExit> RunAsync(
@@ -51,6 +52,28 @@ public static class GuestLauncher
             }
             return result;
         }
+    }
+
+    /// <summary>
+    /// The seed's last step before running the guest: chroot and become the configured user, once every file,
+    /// the tap and /dev/lguest are open. Null when neither is configured.
+    /// </summary>
+    private static Action? DropPrivileges(ActorSystem system, LauncherSettings settings)
+    {
+        if (settings.Chroot is null && settings.User is null)
+        {
+            return null;
+        }
+        return () =>
+        {
+            if (settings.Chroot is not null)
+            {
+                int loaded = AssemblyPreloader.LoadReferencedClosure();
+                system.Log.Debug("loaded {0} more assemblies before the chroot", loaded);
+            }
+            Privileges.Apply(settings.Chroot, settings.User);
+            system.Log.Info("privileges: chroot {0}, user {1}", settings.Chroot ?? "(none)", settings.User ?? "(unchanged)");
+        };
     }
 
     /// <summary>The process's own stdin and stdout, the engine the settings pick, and the standard devices.</summary>

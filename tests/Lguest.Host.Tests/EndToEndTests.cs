@@ -80,6 +80,31 @@ public sealed class EndToEndTests : IDisposable
         Assert.StartsWith("lguest-sim marker, boot 2", Encoding.ASCII.GetString(disk, 0, 64));
     }
 
+    [SkippableAsRootFact]
+    public async Task Chroot_and_user_apply_once_the_guest_is_set_up_as_in_the_seed()
+    {
+        string jail = Directory.CreateDirectory(Path.Combine(_directory, "jail")).FullName;
+        string config = WriteConfig($$"""
+            lguest {
+              engine = simulated
+              memory = 32M
+              kernel = "KERNEL"
+              command-line = "sim.block=write-read sim.rng=8"
+              chroot = "{{jail}}"
+              user = nobody
+              devices = [ { type = block, path = "DISK" }, { type = rng } ]
+            }
+            """);
+
+        HostProcess.Result run = await HostProcess.RunAsync("--config", config);
+
+        // The disk and /dev/urandom were opened before the chroot; the guest uses both after it.
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\nstderr:\n{run.Stderr}");
+        Assert.Contains(run.StderrLines, line => line.Contains($"privileges: chroot {jail}, user nobody", StringComparison.Ordinal));
+        Assert.Contains("block: vda write-read OK", run.Stdout);
+        Assert.Contains("rng: read 8 bytes", run.Stdout);
+    }
+
     [Fact]
     public async Task A_guest_that_panics_exits_1_with_its_reason()
     {

@@ -54,7 +54,7 @@ public sealed class ReferenceDefaultsTests : IClassFixture<ConfigFixture>
     public void Every_key_can_be_overridden()
     {
         LauncherSettings settings = _fixture.Read($$"""
-            engine = vhost-user
+            engine = simulated
             memory = 1G
             initrd = {{HoconText.Quote(_fixture.Initrd)}}
             command-line = "root=/dev/vda console=hvc0"
@@ -74,7 +74,7 @@ public sealed class ReferenceDefaultsTests : IClassFixture<ConfigFixture>
 
         Assert.Equal(
             new LauncherSettings(
-                EngineKind.VhostUser, 1UL << 30, _fixture.Kernel, _fixture.Initrd, "root=/dev/vda console=hvc0", true,
+                EngineKind.Simulated, 1UL << 30, _fixture.Kernel, _fixture.Initrd, "root=/dev/vda console=hvc0", true,
                 _fixture.Directory, "root", "/dev/other",
                 new SupervisionSettings(GuestErrorPolicy.RestartDevice, 7, TimeSpan.FromMinutes(2)),
                 settings.Devices,

@@ -78,6 +78,22 @@ public sealed class VhostUserConfigTests : IClassFixture<ConfigFixture>
         Assert.Equal("lguest.devices[0].socket: directory not found: /no/such/dir", e.Message);
     }
 
+    [Theory]
+    [InlineData("chroot = \"/\"", "lguest.chroot")]
+    [InlineData("user = root", "lguest.user")]
+    public void Chroot_and_user_are_refused_rather_than_ignored(string setting, string key)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => Read($$"""
+            lguest {
+              engine = vhost-user
+              {{setting}}
+              devices = [ { type = rng, socket = {{Socket("r.sock")}} } ]
+            }
+            """));
+        Assert.Equal(key, e.Key);
+        Assert.Equal($"{key}: not supported with engine vhost-user", e.Message);
+    }
+
     [Fact]
     public void Nothing_to_serve_is_an_error()
     {
