@@ -83,12 +83,22 @@ internal sealed class ConsoleInputState
     /// <summary>Chains taken after stdin ended and deliberately never returned.</summary>
     public int HeldChains { get; set; }
 
-    /// <summary>Stops console input for good, saying so once.</summary>
-    public void End(string why)
+    /// <summary>
+    /// Stops console input for good, saying so once: at info level for end of input (a service's stdin is /dev/null,
+    /// a pipe runs dry), as a warning when reading failed.
+    /// </summary>
+    public void End(string why, bool failed = false)
     {
         if (Interlocked.Exchange(ref _ended, 1) == 0)
         {
-            _log.Warning("console: {0}; ignoring console input from now on", why);
+            if (failed)
+            {
+                _log.Warning("console: {0}; ignoring console input from now on", why);
+            }
+            else
+            {
+                _log.Info("console: {0}; ignoring console input from now on", why);
+            }
         }
     }
 }

@@ -60,7 +60,7 @@ internal sealed class ConsoleInputHandler : IQueueHandler
             catch (SystemCallException e)
             {
                 _state.HeldChains++;
-                _state.End($"reading stdin failed: {Errno.Describe(e.Errno)}");
+                _state.End($"reading stdin failed: {Errno.Describe(e.Errno)}", failed: true);
                 continue;
             }
             if (read == 0)
@@ -90,7 +90,7 @@ internal sealed class ConsoleInputHandler : IQueueHandler
         }
         catch (SystemCallException e)
         {
-            _state.End($"polling stdin failed: {Errno.Describe(e.Errno)}");
+            _state.End($"polling stdin failed: {Errno.Describe(e.Errno)}", failed: true);
             return true; // the next round swallows
         }
     }
