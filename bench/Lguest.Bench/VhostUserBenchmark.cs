@@ -56,6 +56,7 @@ internal static class VhostUserBenchmark
         var results = new Dictionary<BlockWorkload, (BlockResult, double)>();
         using BackEndProcess backEnd = start(images.Directory);
         using var generator = new BlockLoadGenerator(backEnd.Sockets[0], (ulong)TestImages.MainBytes);
+        generator.Verify(images.Main);
         var latencies = new List<long>(1 << 20);
         foreach (BlockWorkload workload in BlockWorkload.All)
         {
