@@ -54,19 +54,22 @@ internal sealed class BackEndProcess : IDisposable
         return Start("ours", dotnet, [host, "--config", configPath], sockets);
     }
 
-    /// <summary>qemu-storage-daemon exporting each image as vhost-user-blk, as the real-guest tests' StorageDaemon does.</summary>
-    public static BackEndProcess StartPeer(string directory, IReadOnlyList<string> images)
+    /// <summary>
+    /// qemu-storage-daemon exporting each image as vhost-user-blk, as the real-guest tests' StorageDaemon does;
+    /// <paramref name="aio"/> picks the file driver's I/O engine (null: QEMU's default, a thread pool).
+    /// </summary>
+    public static BackEndProcess StartPeer(string directory, IReadOnlyList<string> images, string? aio = null)
     {
         string[] sockets = images.Select((_, i) => Path.Combine(directory, $"qsd-{i}.sock")).ToArray();
         var args = new List<string>();
         for (int i = 0; i < images.Count; i++)
         {
             args.AddRange([
-                "--blockdev", $"driver=file,node-name=disk{i},filename={images[i]}",
+                "--blockdev", $"driver=file,node-name=disk{i},filename={images[i]}{(aio is null ? "" : ",aio=" + aio)}",
                 "--export", $"type=vhost-user-blk,id=exp{i},node-name=disk{i},addr.type=unix,addr.path={sockets[i]},writable=on",
             ]);
         }
-        return Start("qemu-storage-daemon", PeerProgram, args, sockets);
+        return Start(aio is null ? "qemu-storage-daemon" : $"qemu-storage-daemon aio={aio}", PeerProgram, args, sockets);
     }
 
     public ProcessStats Stats() => ProcessStats.Read(Pid);
