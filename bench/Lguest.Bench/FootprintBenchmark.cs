@@ -18,10 +18,11 @@ internal static class FootprintBenchmark
             string name = $"{devices} blk device{(devices == 1 ? "" : "s")}, idle";
             log.WriteLine($"footprint {name}: ours {ours.threads} threads, peer {peer?.threads} threads");
             string ratio = peer is { } p ? $"RSS {ours.rss / p.rss:0.0}x, start {ours.ms / p.ms:0.0}x" : "";
-            yield return new ResultRow("footprint", name, "ours") { StartMilliseconds = ours.ms, RssMegabytes = ours.rss, Ratio = ratio };
+            yield return new ResultRow("footprint", name, "ours") { StartMilliseconds = ours.ms, RssMegabytes = ours.rss };
             if (peer is { } q)
             {
-                yield return new ResultRow("footprint", name, "qemu-storage-daemon") { StartMilliseconds = q.ms, RssMegabytes = q.rss };
+                // On the peer's row, as in the vhost-user suite: ours/this peer.
+                yield return new ResultRow("footprint", name, "qemu-storage-daemon") { StartMilliseconds = q.ms, RssMegabytes = q.rss, Ratio = ratio };
             }
         }
     }
