@@ -46,6 +46,9 @@ internal sealed class BackEndProcess : IDisposable
             config.Append("    { type = block, path = \"").Append(images[i]).Append("\", socket = \"").Append(sockets[i]).Append("\" }\n");
         }
         config.Append("  ]\n}\n");
+        // For experiments with the runtime's settings (say a different akka.actor.lguest-queue-dispatcher) without
+        // touching the product: appended to our back end's config file as it is.
+        config.Append(Environment.GetEnvironmentVariable("LGUEST_BENCH_EXTRA_HOCON") ?? "");
         string configPath = Path.Combine(directory, $"ours-{images.Count}.hocon");
         File.WriteAllText(configPath, config.ToString());
 

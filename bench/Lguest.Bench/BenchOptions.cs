@@ -1,7 +1,7 @@
 namespace Lguest.Bench;
 
-/// <summary>The runner's command line: [--quick] [--only ring|vhost-user|footprint] [--markdown FILE].</summary>
-internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath)
+/// <summary>The runner's command line: [--quick] [--only ring|vhost-user|footprint] [--no-peer] [--markdown FILE].</summary>
+internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath, bool NoPeer = false)
 {
     public static readonly string[] Suites = ["ring", "vhost-user", "footprint"];
 
@@ -16,6 +16,7 @@ internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPa
         bool quick = false;
         string? only = null;
         string? markdown = null;
+        bool noPeer = false;
         error = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -27,14 +28,18 @@ internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPa
                 case "--only" when i + 1 < args.Length && Suites.Contains(args[i + 1]):
                     only = args[++i];
                     break;
+                case "--no-peer":
+                    // Ours only: for quick before/after experiments on our back end.
+                    noPeer = true;
+                    break;
                 case "--markdown" when i + 1 < args.Length:
                     markdown = args[++i];
                     break;
                 default:
-                    error = $"unexpected argument '{args[i]}'; usage: [--quick] [--only {string.Join('|', Suites)}] [--markdown FILE]";
+                    error = $"unexpected argument '{args[i]}'; usage: [--quick] [--only {string.Join('|', Suites)}] [--no-peer] [--markdown FILE]";
                     return null;
             }
         }
-        return new BenchOptions(quick, only, markdown);
+        return new BenchOptions(quick, only, markdown, noPeer);
     }
 }

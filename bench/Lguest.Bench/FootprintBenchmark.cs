@@ -6,13 +6,13 @@ namespace Lguest.Bench;
 /// </summary>
 internal static class FootprintBenchmark
 {
-    public static IEnumerable<ResultRow> Run(TestImages images, TextWriter log)
+    public static IEnumerable<ResultRow> Run(BenchOptions options, TestImages images, TextWriter log)
     {
         foreach (int devices in (int[])[1, 16])
         {
             IReadOnlyList<string> files = images.Sparse(devices);
             (double ms, double rss, long threads) ours = Measure(() => BackEndProcess.StartOurs(images.Directory, files));
-            (double ms, double rss, long threads)? peer = BackEndProcess.PeerAvailable
+            (double ms, double rss, long threads)? peer = BackEndProcess.PeerAvailable && !options.NoPeer
                 ? Measure(() => BackEndProcess.StartPeer(images.Directory, files))
                 : null;
             string name = $"{devices} blk device{(devices == 1 ? "" : "s")}, idle";

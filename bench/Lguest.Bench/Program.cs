@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Lguest.Bench;
 
 /// <summary>
-/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint] [--markdown FILE]
+/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint] [--no-peer] [--markdown FILE]
 /// Runs the selected suites and prints one table; progress goes to stderr so stdout is just the table.
 /// </summary>
 internal static class Program
@@ -38,7 +38,7 @@ internal static class Program
             if (options.Runs("footprint"))
             {
                 Console.Error.WriteLine("footprint ...");
-                rows.AddRange(FootprintBenchmark.Run(images, Console.Error));
+                rows.AddRange(FootprintBenchmark.Run(options, images, Console.Error));
             }
         }
         string command = "dotnet run -c Release --project bench/Lguest.Bench --" + (args.Length > 0 ? " " + string.Join(' ', args) : "");

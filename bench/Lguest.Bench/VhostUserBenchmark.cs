@@ -16,7 +16,7 @@ internal static class VhostUserBenchmark
     {
         var ours = Measure(BackEndProcess.StartOurs(images.Directory, [images.Main]), options, images, log);
         var peers = new List<(string Name, Dictionary<BlockWorkload, (BlockResult Result, double Rss)> Results)>();
-        if (BackEndProcess.PeerAvailable)
+        if (BackEndProcess.PeerAvailable && !options.NoPeer)
         {
             foreach (string? aio in PeerAio)
             {
@@ -25,7 +25,7 @@ internal static class VhostUserBenchmark
                 peers.Add((name, Measure(peer, options, images, log)));
             }
         }
-        else
+        else if (!options.NoPeer)
         {
             log.WriteLine("qemu-storage-daemon is not installed: the peer rows are left out");
         }
