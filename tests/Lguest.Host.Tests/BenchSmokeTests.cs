@@ -5,7 +5,7 @@ namespace Lguest.Host.Tests;
 /// <summary>
 /// The benchmark runner still runs: --quick --only ring exits 0 and prints its one table with a row per ring case.
 /// Only the shape is checked, never a number: timings on a shared CI machine prove nothing. The vhost-user suite
-/// is left out here because with its peer it takes longer than a smoke test should (about 16 s with --quick).
+/// is left out here because with its peer it takes longer than a smoke test should (about 24 s with --quick).
 /// </summary>
 public sealed class BenchSmokeTests
 {
