@@ -241,7 +241,7 @@ public sealed unsafe class SplitQueue
                 WalkIndirect(index, descriptor, chain);
                 return;
             }
-            Accept(descriptor, chain, "descriptor", index);
+            Accept(descriptor, chain, NotIndirect, index);
             if ((descriptor.Flags & VirtqueueFlags.Next) == 0)
             {
                 return;
@@ -299,7 +299,7 @@ public sealed unsafe class SplitQueue
                     VirtqueueViolation.NestedIndirect,
                     $"entry {index} of the indirect table of descriptor {owner} is itself INDIRECT (flags {descriptor.Flags:#x})");
             }
-            Accept(descriptor, chain, $"indirect entry of descriptor {owner},", index);
+            Accept(descriptor, chain, owner, index);
             if ((descriptor.Flags & VirtqueueFlags.Next) == 0)
             {
                 return;
@@ -314,18 +314,24 @@ public sealed unsafe class SplitQueue
         }
     }
 
-    /// <summary>Admits one buffer into the snapshot once it is known to be guest memory and in order.</summary>
-    private void Accept(RawDescriptor descriptor, DescriptorChain chain, string where, ushort index)
+    /// <summary>
+    /// Admits one buffer into the snapshot once it is known to be guest memory and in order. <paramref name="owner"/>
+    /// is the ring descriptor whose indirect table holds it, or <see cref="NotIndirect"/>; the message naming it is
+    /// built only on the failure path, because building it per descriptor allocated on every indirect pop.
+    /// </summary>
+    private void Accept(RawDescriptor descriptor, DescriptorChain chain, int owner, ushort index)
     {
         bool writable = (descriptor.Flags & VirtqueueFlags.Write) != 0;
         if (!writable && chain.WritableCount != 0)
         {
+            string where = Where(owner);
             throw Poison(
                 VirtqueueViolation.ReadableAfterWritable,
                 $"{where} {index} is device-readable but follows {chain.WritableCount} device-writable buffer(s) in the chain from head {chain.HeadIndex}");
         }
         if (!Memory.Contains(descriptor.Address, descriptor.Length))
         {
+            string where = Where(owner);
             string wraps = descriptor.Length != 0 && descriptor.Address + (descriptor.Length - 1UL) < descriptor.Address ? " (wraps past 2^64)" : "";
             throw Poison(
                 VirtqueueViolation.BufferOutsideMemory,
@@ -333,6 +339,10 @@ public sealed unsafe class SplitQueue
         }
         chain.Add(new ChainBuffer(descriptor.Address, descriptor.Length, writable));
     }
+
+    private const int NotIndirect = -1;
+
+    private static string Where(int owner) => owner == NotIndirect ? "descriptor" : $"indirect entry of descriptor {owner},";
 
     private VirtqueueException Poison(VirtqueueViolation violation, string detail)
     {

@@ -1,0 +1,45 @@
+namespace Lguest.Bench;
+
+/// <summary>The runner's command line: [--quick] [--only ring|vhost-user|footprint] [--no-peer] [--markdown FILE].</summary>
+internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath, bool NoPeer = false)
+{
+    public static readonly string[] Suites = ["ring", "vhost-user", "footprint"];
+
+    /// <summary>How long each timed measurement runs: a few seconds, or about one with --quick.</summary>
+    public TimeSpan MeasureFor => Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(3);
+
+    public bool Runs(string suite) => Only is null || Only == suite;
+
+    /// <summary>Parses the arguments; null with <paramref name="error"/> set when they are wrong.</summary>
+    public static BenchOptions? Parse(string[] args, out string? error)
+    {
+        bool quick = false;
+        string? only = null;
+        string? markdown = null;
+        bool noPeer = false;
+        error = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--only" when i + 1 < args.Length && Suites.Contains(args[i + 1]):
+                    only = args[++i];
+                    break;
+                case "--no-peer":
+                    // Ours only: for quick before/after experiments on our back end.
+                    noPeer = true;
+                    break;
+                case "--markdown" when i + 1 < args.Length:
+                    markdown = args[++i];
+                    break;
+                default:
+                    error = $"unexpected argument '{args[i]}'; usage: [--quick] [--only {string.Join('|', Suites)}] [--no-peer] [--markdown FILE]";
+                    return null;
+            }
+        }
+        return new BenchOptions(quick, only, markdown, noPeer);
+    }
+}

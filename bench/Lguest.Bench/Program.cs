@@ -1,0 +1,57 @@
+using System.Diagnostics;
+
+namespace Lguest.Bench;
+
+/// <summary>
+/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint] [--no-peer] [--markdown FILE]
+/// Runs the selected suites and prints one table; progress goes to stderr so stdout is just the table.
+/// </summary>
+internal static class Program
+{
+    public static int Main(string[] args)
+    {
+        BenchOptions? options = BenchOptions.Parse(args, out string? error);
+        if (options is null)
+        {
+            Console.Error.WriteLine(error);
+            return 2;
+        }
+        if (!Debugger.IsAttached && IsDebugBuild())
+        {
+            Console.Error.WriteLine("warning: a Debug build; numbers are only meaningful with -c Release");
+        }
+        var rows = new List<ResultRow>();
+        if (options.Runs("ring"))
+        {
+            Console.Error.WriteLine("ring ...");
+            rows.AddRange(RingBenchmark.Run(options));
+        }
+        if (options.Runs("vhost-user") || options.Runs("footprint"))
+        {
+            Console.Error.WriteLine("preparing images ...");
+            using var images = new TestImages();
+            if (options.Runs("vhost-user"))
+            {
+                Console.Error.WriteLine("vhost-user ...");
+                rows.AddRange(VhostUserBenchmark.Run(options, images, Console.Error));
+            }
+            if (options.Runs("footprint"))
+            {
+                Console.Error.WriteLine("footprint ...");
+                rows.AddRange(FootprintBenchmark.Run(options, images, Console.Error));
+            }
+        }
+        string command = "dotnet run -c Release --project bench/Lguest.Bench --" + (args.Length > 0 ? " " + string.Join(' ', args) : "");
+        string table = ResultTable.Render(rows, command);
+        Console.Write(table);
+        if (options.MarkdownPath is { } path)
+        {
+            File.WriteAllText(path, table);
+        }
+        return 0;
+    }
+
+    private static bool IsDebugBuild() =>
+        typeof(Program).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false)
+            .OfType<DebuggableAttribute>().Any(d => d.IsJITOptimizerDisabled);
+}
