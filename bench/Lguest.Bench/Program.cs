@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Lguest.Bench;
 
 /// <summary>
-/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint] [--no-peer] [--markdown FILE]
+/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint|inprocess|realguest] [--no-peer] [--markdown FILE]
 /// Runs the selected suites and prints one table; progress goes to stderr so stdout is just the table.
 /// </summary>
 internal static class Program
@@ -26,7 +26,7 @@ internal static class Program
             Console.Error.WriteLine("ring ...");
             rows.AddRange(RingBenchmark.Run(options));
         }
-        if (options.Runs("vhost-user") || options.Runs("footprint"))
+        if (options.Runs("vhost-user") || options.Runs("footprint") || options.Runs("inprocess"))
         {
             Console.Error.WriteLine("preparing images ...");
             using var images = new TestImages();
@@ -39,6 +39,11 @@ internal static class Program
             {
                 Console.Error.WriteLine("footprint ...");
                 rows.AddRange(FootprintBenchmark.Run(options, images, Console.Error));
+            }
+            if (options.Runs("inprocess"))
+            {
+                Console.Error.WriteLine("inprocess ...");
+                rows.AddRange(InProcessBenchmark.Run(options, images, Console.Error));
             }
         }
         string command = "dotnet run -c Release --project bench/Lguest.Bench --" + (args.Length > 0 ? " " + string.Join(' ', args) : "");
