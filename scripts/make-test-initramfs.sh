@@ -15,6 +15,9 @@
 #   lguest.blk.marker-offset=1048576   blk-marker: byte offset, a multiple of 512
 #   lguest.blk.direct-offset-mib=8     blk-direct: where the pattern goes
 #   lguest.blk.direct-mib=32           blk-direct: how much pattern
+#   lguest.dd.mib=64          dd-read, dd-write: MiB moved (from the start of the device)
+#   lguest.dd.bs=1M           dd-read, dd-write: dd's block size (the size of each request the guest sends)
+#   lguest.dd.passes=1        dd-read, dd-write: how often dd goes over those MiB (all passes are timed together)
 #   lguest.rng.bytes=64       rng: bytes read from /dev/hwrng
 #   lguest.net.if=eth0  lguest.ip=10.78.0.2/24  lguest.ping=10.78.0.1   net-ping
 #   lguest.reboot=once        reboot -f after the first boot's checks, power off after the second's. The boot
@@ -26,6 +29,11 @@
 #   LGUEST-CHECK blk-sum <sha256 of the first lguest.blk.mib MiB>
 #   LGUEST-CHECK blk-marker ok|fail           (written with O_DIRECT + fsync, read back with O_DIRECT)
 #   LGUEST-CHECK blk-direct ok|fail <sha256>  (the pattern written with O_DIRECT, read back with O_DIRECT)
+#   LGUEST-CHECK dd-read <MiB/s> <MiB> <seconds>    (dd iflag=direct of the device to /dev/null; MiB is
+#                                            lguest.dd.mib times lguest.dd.passes)
+#   LGUEST-CHECK dd-write <MiB/s> <MiB> <seconds>   (dd of /dev/zero to the device, oflag=direct conv=fsync;
+#                                            overwrites the first lguest.dd.mib MiB; "fail" if dd fails)
+#                                            Timed with the guest's /proc/uptime (10 ms steps) around dd.
 #   LGUEST-CHECK rng <rng_current> <bytes read>
 #   LGUEST-CHECK net-ping ok|fail <replies>/<sent>
 #   LGUEST-CHECK <name> unknown               (a check /init does not know)
@@ -136,6 +144,9 @@ blk_marker_offset=1048576
 blk_direct_offset_mib=8
 blk_direct_mib=32
 rng_bytes=64
+dd_mib=64
+dd_bs=1M
+dd_passes=1
 net_if=eth0
 net_ip=10.78.0.2/24
 net_peer=10.78.0.1
@@ -152,6 +163,9 @@ for word in $(cat /proc/cmdline); do
     lguest.blk.direct-offset-mib=*) blk_direct_offset_mib=$value ;;
     lguest.blk.direct-mib=*) blk_direct_mib=$value ;;
     lguest.rng.bytes=*) rng_bytes=$value ;;
+    lguest.dd.mib=*) dd_mib=$value ;;
+    lguest.dd.bs=*) dd_bs=$value ;;
+    lguest.dd.passes=*) dd_passes=$value ;;
     lguest.net.if=*) net_if=$value ;;
     lguest.ip=*) net_ip=$value ;;
     lguest.ping=*) net_peer=$value ;;
@@ -220,6 +234,36 @@ check_blk_direct() {
   fi
 }
 
+# $1: dd-read or dd-write. The rate is MiB over the seconds /proc/uptime advanced across dd.
+check_dd() {
+  wait_for "$disk" || { echo "LGUEST-CHECK $1 fail"; return; }
+  bytes=$(($(blockdev --getsize64 "$disk")))
+  count=$((dd_mib * 1048576))
+  if [ $count -gt "$bytes" ]; then
+    echo "LGUEST-CHECK $1 fail too-small"
+    return
+  fi
+  # Debian's busybox dd prints no time of its own, so /proc/uptime around all passes: enough passes for a
+  # second or more keep its 10 ms steps out of the result.
+  ok=0
+  pass=0
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  while [ $pass -lt "$dd_passes" ] && [ $ok -eq 0 ]; do
+    if [ "$1" = dd-read ]; then
+      dd if="$disk" of=/dev/null bs="$dd_bs" count="$count" iflag=direct,count_bytes 2>/dev/null || ok=1
+    else
+      dd if=/dev/zero of="$disk" bs="$dd_bs" count="$count" iflag=count_bytes oflag=direct conv=fsync,notrunc 2>/dev/null || ok=1
+    fi
+    pass=$((pass + 1))
+  done
+  t1=$(cut -d' ' -f1 /proc/uptime)
+  if [ $ok -ne 0 ]; then
+    echo "LGUEST-CHECK $1 fail"
+    return
+  fi
+  echo "LGUEST-CHECK $1 $(awk -v m="$((dd_mib * dd_passes))" -v a="$t0" -v b="$t1" 'BEGIN { s = b - a; if (s <= 0) s = 0.005; printf "%.1f %d %.2f", m / s, m, b - a }')"
+}
+
 check_rng() {
   # hw_random is built in, so /dev/hwrng always exists; wait (up to 5 s) for a source to register instead.
   i=0
@@ -277,6 +321,7 @@ for check in $checks; do
     blk-sum) check_blk_sum ;;
     blk-marker) check_blk_marker ;;
     blk-direct) check_blk_direct ;;
+    dd-read | dd-write) check_dd "$check" ;;
     rng) check_rng ;;
     net-ping) check_net_ping ;;
     *) echo "LGUEST-CHECK $check unknown" ;;

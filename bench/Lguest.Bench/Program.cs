@@ -26,7 +26,7 @@ internal static class Program
             Console.Error.WriteLine("ring ...");
             rows.AddRange(RingBenchmark.Run(options));
         }
-        if (options.Runs("vhost-user") || options.Runs("footprint") || options.Runs("inprocess"))
+        if (options.Runs("vhost-user") || options.Runs("footprint") || options.Runs("inprocess") || options.Runs("realguest"))
         {
             Console.Error.WriteLine("preparing images ...");
             using var images = new TestImages();
@@ -44,6 +44,11 @@ internal static class Program
             {
                 Console.Error.WriteLine("inprocess ...");
                 rows.AddRange(InProcessBenchmark.Run(options, images, Console.Error));
+            }
+            if (options.Runs("realguest"))
+            {
+                Console.Error.WriteLine("realguest ...");
+                rows.AddRange(RealGuestBenchmark.Run(options, images, Console.Error));
             }
         }
         string command = "dotnet run -c Release --project bench/Lguest.Bench --" + (args.Length > 0 ? " " + string.Join(' ', args) : "");
