@@ -117,7 +117,7 @@ internal static class InProcessBenchmark
     /// buffer; depth 32 needs 32, so the requests are built here on the driver's queue (GuestVirtqueue), each slot
     /// with its own header, 4 KiB data page and status byte, as virtio_blk's per-request buffers are.
     /// </summary>
-    private static void Guest(ISimulatedHypervisor hv, TimeSpan timeout, string images, BenchOptions options, List<(BlockWorkload, BlockResult)> results, TextWriter log)
+    private static void Guest(ISimulatedHypervisor hv, TimeSpan timeout, string image, BenchOptions options, List<(BlockWorkload, BlockResult)> results, TextWriter log)
     {
         BootInfo boot = BootInfo.Read(hv.Memory, hv.EntryPoint);
         var heap = new GuestPageAllocator(hv.Memory, WorkloadOptions.DefaultHeap, boot.RamSize);
@@ -130,7 +130,7 @@ internal static class InProcessBenchmark
         // A probe through the driver itself: the first 4 KiB must be the image's.
         var probe = disk.Read(0, Block / BlockDriver.SectorSize);
         byte[] expected = new byte[Block];
-        using (var file = File.OpenRead(images))
+        using (var file = File.OpenRead(image))
         {
             file.ReadExactly(expected);
         }
