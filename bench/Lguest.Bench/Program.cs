@@ -4,12 +4,19 @@ namespace Lguest.Bench;
 
 /// <summary>
 /// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint|inprocess|realguest] [--no-peer] [--markdown FILE]
+/// dotnet run -c Release --project bench/Lguest.Bench -- --bdn   (the ring engine under BenchmarkDotNet)
 /// Runs the selected suites and prints one table; progress goes to stderr so stdout is just the table.
 /// </summary>
 internal static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "--bdn")
+        {
+            // The ring engine under BenchmarkDotNet: its own statistics and summary table, with allocations per chain.
+            BenchmarkDotNet.Running.BenchmarkRunner.Run<RingMicroBenchmarks>(args: args[1..]);
+            return 0;
+        }
         BenchOptions? options = BenchOptions.Parse(args, out string? error);
         if (options is null)
         {
