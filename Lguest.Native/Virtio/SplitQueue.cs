@@ -229,13 +229,13 @@ public sealed unsafe class SplitQueue
                 {
                     throw Poison(
                         VirtqueueViolation.IndirectWithoutFeature,
-                        $"descriptor {index} (flags {descriptor.Flags:#x}) is INDIRECT but VIRTIO_F_INDIRECT_DESC was not negotiated");
+                        $"descriptor {index} (flags 0x{descriptor.Flags:x}) is INDIRECT but VIRTIO_F_INDIRECT_DESC was not negotiated");
                 }
                 if ((descriptor.Flags & VirtqueueFlags.Next) != 0)
                 {
                     throw Poison(
                         VirtqueueViolation.IndirectWithNext,
-                        $"descriptor {index} has both INDIRECT and NEXT (flags {descriptor.Flags:#x}, next {descriptor.Next})");
+                        $"descriptor {index} has both INDIRECT and NEXT (flags 0x{descriptor.Flags:x}, next {descriptor.Next})");
                 }
                 // §2.7.5.3.2: zero or more direct descriptors may precede the one indirect table, which ends the chain.
                 WalkIndirect(index, descriptor, chain);
@@ -274,7 +274,7 @@ public sealed unsafe class SplitQueue
         {
             throw Poison(
                 VirtqueueViolation.IndirectTableOutsideMemory,
-                $"descriptor {owner} points at an indirect table at {table.Address:#x}+{length:#x}, outside guest memory");
+                $"descriptor {owner} points at an indirect table at 0x{table.Address:x}+0x{length:x}, outside guest memory");
         }
         int entries = (int)(length / VirtqueueFlags.DescriptorSize);
         // Volatile loads need alignment; a table that is misaligned or straddles regions is copied out instead,
@@ -297,7 +297,7 @@ public sealed unsafe class SplitQueue
             {
                 throw Poison(
                     VirtqueueViolation.NestedIndirect,
-                    $"entry {index} of the indirect table of descriptor {owner} is itself INDIRECT (flags {descriptor.Flags:#x})");
+                    $"entry {index} of the indirect table of descriptor {owner} is itself INDIRECT (flags 0x{descriptor.Flags:x})");
             }
             Accept(descriptor, chain, owner, index);
             if ((descriptor.Flags & VirtqueueFlags.Next) == 0)
@@ -335,7 +335,7 @@ public sealed unsafe class SplitQueue
             string wraps = descriptor.Length != 0 && descriptor.Address + (descriptor.Length - 1UL) < descriptor.Address ? " (wraps past 2^64)" : "";
             throw Poison(
                 VirtqueueViolation.BufferOutsideMemory,
-                $"{where} {index} describes {descriptor.Address:#x}+{descriptor.Length:#x}{wraps}, outside guest memory");
+                $"{where} {index} describes 0x{descriptor.Address:x}+0x{descriptor.Length:x}{wraps}, outside guest memory");
         }
         chain.Add(new ChainBuffer(descriptor.Address, descriptor.Length, writable));
     }

@@ -22,7 +22,7 @@ public readonly record struct SplitQueueLayout(ushort Size, ulong DescriptorTabl
         {
             throw new VirtqueueException(
                 VirtqueueViolation.RingOutsideMemory,
-                $"legacy ring at {ringAddress:#x} of size {size} wraps past 2^64");
+                $"legacy ring at 0x{ringAddress:x} of size {size} wraps past 2^64");
         }
         return new SplitQueueLayout(size, ringAddress, avail, used);
     }

@@ -67,13 +67,13 @@ internal readonly unsafe struct SplitRing
         {
             throw new VirtqueueException(
                 VirtqueueViolation.RingOutsideMemory,
-                $"{name} at {address:#x} is not {alignment}-byte aligned");
+                $"{name} at 0x{address:x} is not {alignment}-byte aligned");
         }
         if (!memory.TryGetHostAddress(address, length, out nint host))
         {
             throw new VirtqueueException(
                 VirtqueueViolation.RingOutsideMemory,
-                $"{name} at {address:#x}+{length:#x} is not inside one guest memory region");
+                $"{name} at 0x{address:x}+0x{length:x} is not inside one guest memory region");
         }
         return (byte*)host;
     }

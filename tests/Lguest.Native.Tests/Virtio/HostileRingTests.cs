@@ -208,6 +208,7 @@ public sealed class HostileRingTests
         ring.Driver.PublishAvailable(0);
         VirtqueueException e = ring.AssertViolation(VirtqueueViolation.BufferOutsideMemory);
         Assert.Contains("wraps", e.Message, StringComparison.Ordinal);
+        Assert.Contains("0xfffffffffffffff8+0x10", e.Message, StringComparison.Ordinal); // the guest's numbers, in hex
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public sealed class RandomRingProperties
     {
         public override string ToString()
             => $"size {Size}, {Features}, start {StartIndex}, ahead {Ahead}, avail [{string.Join(",", AvailEntries.Take(Size))}], "
-               + $"table [{string.Join("; ", Table.Take(Size).Select(d => $"{d.Address:#x}+{d.Length:#x} f{d.Flags} n{d.Next}"))}]";
+               + $"table [{string.Join("; ", Table.Take(Size).Select(d => $"0x{d.Address:x}+0x{d.Length:x} f{d.Flags} n{d.Next}"))}]";
     }
 
     private static readonly Gen<ulong> AddressGen = Gen.Frequency(
