@@ -34,21 +34,9 @@ public static unsafe class NonBlockingIo
     }
 
     /// <summary>
-    /// Whether a read from <paramref name="descriptor"/> would return at once (data, end of file or an error), by a
-    /// zero-timeout poll: for descriptors we must not switch to O_NONBLOCK, such as a terminal shared with the
-    /// user's shell, where the flag would leak into every other process on it.
+    /// Whether a read from <paramref name="descriptor"/> would return at once (data, end of file or an error): for
+    /// descriptors we must not switch to O_NONBLOCK, such as a terminal shared with the user's shell, where the flag
+    /// would leak into every other process on it. A zero-timeout <see cref="Poll"/>.
     /// </summary>
-    public static bool IsReadable(FileDescriptor descriptor)
-    {
-        using FileDescriptor.Lease fd = descriptor.Borrow();
-        PollFd poll = new() { Fd = fd.Number, Events = LibC.POLLIN };
-        int ready;
-        do
-        {
-            ready = LibC.poll(&poll, 1, 0);
-        }
-        while (SystemCall.Interrupted(ready));
-        SystemCall.ThrowIfFailed(ready, $"poll fd {fd.Number}");
-        return ready > 0;
-    }
+    public static bool IsReadable(FileDescriptor descriptor) => Poll.WaitReadable(descriptor, TimeSpan.Zero);
 }
