@@ -90,10 +90,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
         });
         Receive<Terminated>(t =>
         {
-            if (_queues.Remove(t.ActorRef, out QueueWiring? wiring) && _queueStopWaiters.Remove(t.ActorRef, out IActorRef? waiter))
-            {
-                waiter.Tell(new DeviceProtocol.QueueStopped(wiring.Index, wiring.Position?.StoppedAt));
-            }
+            QueueGone(t.ActorRef);
             if (_queues.Count == 0)
             {
                 Become(Idle);
@@ -105,10 +102,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     {
         Receive<Terminated>(t =>
         {
-            if (_queues.Remove(t.ActorRef, out QueueWiring? wiring) && _queueStopWaiters.Remove(t.ActorRef, out IActorRef? waiter))
-            {
-                waiter.Tell(new DeviceProtocol.QueueStopped(wiring.Index, wiring.Position?.StoppedAt));
-            }
+            QueueGone(t.ActorRef);
             if (_queues.Count == 0)
             {
                 FinishStopping();
@@ -180,6 +174,15 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
         IActorRef queue = Context.ActorOf(VirtqueueActor.Props(_device.Name, wiring, handler), $"queue-{wiring.Index}-{wiring.Name}-{++_generation}");
         Context.Watch(queue);
         _queues.Add(queue, wiring);
+    }
+
+    /// <summary>A queue actor has terminated: forget it, and answer whoever asked for exactly this queue to stop.</summary>
+    private void QueueGone(IActorRef queue)
+    {
+        if (_queues.Remove(queue, out QueueWiring? wiring) && _queueStopWaiters.Remove(queue, out IActorRef? waiter))
+        {
+            waiter.Tell(new DeviceProtocol.QueueStopped(wiring.Index, wiring.Position?.StoppedAt));
+        }
     }
 
     private void StopQueues()
