@@ -22,12 +22,6 @@ namespace Lguest.Actors.Launcher;
 /// </summary>
 internal sealed class GuestActor : ReceiveActor
 {
-    private const byte StatusDriverOk = 4;
-    private const byte StatusDeviceNeedsReset = 64;
-    private const byte StatusFailed = 128;
-    private const int RingIndirectDescriptors = 28;
-    private const int RingEventIndex = 29;
-
     private readonly LauncherSettings _settings;
     private readonly GuestEnvironment _environment;
     private readonly GuestIncarnation _incarnation;
@@ -187,7 +181,7 @@ internal sealed class GuestActor : ReceiveActor
             device.Record.ResetAcknowledgedFeatures();
             ResetDevice(device);
         }
-        else if ((status & StatusFailed) != 0)
+        else if ((status & DeviceStatus.Failed) != 0)
         {
             _log.Warning("device {0}: the driver set FAILED", device.Model.Name);
             if (device.Running)
@@ -199,7 +193,7 @@ internal sealed class GuestActor : ReceiveActor
                 Resume();
             }
         }
-        else if ((status & StatusDriverOk) != 0 && !device.Running)
+        else if ((status & DeviceStatus.DriverOk) != 0 && !device.Running)
         {
             StartDevice(device);
         }
@@ -228,15 +222,7 @@ internal sealed class GuestActor : ReceiveActor
     private void StartDevice(GuestDevice device)
     {
         ulong features = device.Record.AcknowledgedFeatures & device.Record.OfferedFeatures;
-        VirtqueueFeatures ringFeatures = VirtqueueFeatures.None;
-        if ((features & (1UL << RingIndirectDescriptors)) != 0)
-        {
-            ringFeatures |= VirtqueueFeatures.IndirectDescriptors;
-        }
-        if ((features & (1UL << RingEventIndex)) != 0)
-        {
-            ringFeatures |= VirtqueueFeatures.EventIndex;
-        }
+        VirtqueueFeatures ringFeatures = VirtqueueFeatureBits.FromNegotiated(features);
 
         var wirings = new List<QueueWiring>();
         foreach (LguestVirtqueueInfo queue in device.Record.Virtqueues)
@@ -299,7 +285,7 @@ internal sealed class GuestActor : ReceiveActor
         GuestDevice device = _devices.Single(d => d.Model.Name == needsReset.Device && d.Actor.Equals(Sender));
         device.Running = false;
         ulong statusAddress = device.Record.DescriptorAddress + LguestAbi.DescriptorStatusOffset;
-        _memory!.Write(statusAddress, (byte)(_memory.Read<byte>(statusAddress) | StatusDeviceNeedsReset));
+        _memory!.Write(statusAddress, (byte)(_memory.Read<byte>(statusAddress) | DeviceStatus.NeedsReset));
         _log.Warning("device {0} needs a reset by the driver: {1}", device.Model.Name, needsReset.Reason);
     }
 

@@ -117,12 +117,12 @@ public sealed class ProbedDevice
     /// </summary>
     public BoundDevice Bind(ISimulatedHypervisor hv, ulong supported, int queues, TimeSpan timeout)
     {
-        AddStatus(hv, VirtioNumbers.StatusAcknowledge);
-        AddStatus(hv, VirtioNumbers.StatusDriver);
+        AddStatus(hv, DeviceStatus.Acknowledge);
+        AddStatus(hv, DeviceStatus.Driver);
         ulong accepted = AcknowledgeFeatures(supported);
         if (Queues.Count < queues)
         {
-            AddStatus(hv, VirtioNumbers.StatusFailed);
+            AddStatus(hv, DeviceStatus.Failed);
             throw new SimulatedGuestException($"virtio {Name} (device {Index}): {Queues.Count} queue(s), the driver needs {queues}");
         }
         VirtqueueFeatures ring = VirtqueueFeatureBits.FromNegotiated(accepted);
@@ -132,7 +132,7 @@ public sealed class ProbedDevice
             VirtqueueConfig config = Queues[i];
             if (config.Size == 0 || (config.Size & (config.Size - 1)) != 0)
             {
-                AddStatus(hv, VirtioNumbers.StatusFailed);
+                AddStatus(hv, DeviceStatus.Failed);
                 throw new SimulatedGuestException($"virtio {Name} (device {Index}): queue {i} has size {config.Size}, not a power of two");
             }
             var queue = new DriverQueue(Memory, SplitQueueLayout.Legacy(config.RingAddress, config.Size, 4096), ring);
@@ -164,5 +164,5 @@ public sealed class BoundDevice(ProbedDevice device, ISimulatedHypervisor hv, ul
     public bool Has(int bit) => (Features & (1UL << bit)) != 0;
 
     /// <summary>DRIVER_OK: the virtio core sets it after the driver's probe returns.</summary>
-    public void Ready() => Device.AddStatus(hv, VirtioNumbers.StatusDriverOk);
+    public void Ready() => Device.AddStatus(hv, DeviceStatus.DriverOk);
 }

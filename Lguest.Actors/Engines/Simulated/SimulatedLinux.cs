@@ -1,5 +1,7 @@
 using Lguest.Actors.Configuration;
 
+using Lguest.Native.Virtio;
+
 namespace Lguest.Actors.Engines.Simulated;
 
 /// <summary>
@@ -106,12 +108,12 @@ public sealed class SimulatedLinux
                     break;
                 default:
                     // No driver claims it: the virtio core acknowledged it and leaves it there.
-                    device.AddStatus(_hv, VirtioNumbers.StatusAcknowledge);
+                    device.AddStatus(_hv, DeviceStatus.Acknowledge);
                     return $"virtio: device {device.Index} type {device.Type}: no driver";
             }
             return $"virtio: device {device.Index} {device.Name}: features 0x{features:x}";
         }
-        catch (SimulatedGuestException e) when ((device.Status & VirtioNumbers.StatusFailed) != 0)
+        catch (SimulatedGuestException e) when ((device.Status & DeviceStatus.Failed) != 0)
         {
             // The driver refused the device and marked it FAILED; the kernel carries on without it.
             return $"virtio: device {device.Index} {device.Name}: probe failed: {e.Message}";

@@ -7,6 +7,8 @@ using Lguest.Actors.Launcher;
 using Lguest.Native.Interop;
 using Lguest.Native.Tests.Boot;
 
+using Lguest.Native.Virtio;
+
 namespace Lguest.Actors.Tests.DeviceSimulation;
 
 /// <summary>
@@ -155,7 +157,7 @@ internal sealed class SimulatedGuest(ISimulatedHypervisor hv, GuestPageAllocator
     public void WaitForNeedsReset(ProbedDevice device)
     {
         DateTime deadline = DateTime.UtcNow + Timeout;
-        while ((device.Status & VirtioNumbers.StatusDeviceNeedsReset) == 0)
+        while ((device.Status & DeviceStatus.NeedsReset) == 0)
         {
             Hv.Stopping.ThrowIfCancellationRequested();
             if (DateTime.UtcNow > deadline)
