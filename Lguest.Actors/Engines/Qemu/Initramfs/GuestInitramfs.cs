@@ -57,10 +57,11 @@ public static class GuestInitramfs
     }
 
     /// <summary>"initramfs-6.1.0-57-cloud-amd64-0123456789abcdef.cpio.gz": the release for people, the hash for change.</summary>
-    internal static string CacheFileName(KernelRelease kernel, BusyboxBinary busybox, IReadOnlyList<GuestModule> modules)
+    internal static string CacheFileName(
+        KernelRelease kernel, BusyboxBinary busybox, IReadOnlyList<GuestModule> modules, int scriptVersion = GuestInitScripts.Version)
     {
         var key = new StringBuilder()
-            .Append("scripts ").Append(GuestInitScripts.Version).Append('\n')
+            .Append("scripts ").Append(scriptVersion).Append('\n')
             .Append("kernel ").Append(kernel.Banner).Append('\n')
             .Append("busybox ").Append(busybox.Sha256).Append('\n');
         foreach (GuestModule module in modules)
