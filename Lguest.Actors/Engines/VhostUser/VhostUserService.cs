@@ -21,7 +21,21 @@ internal sealed class VhostUserService : ReceiveActor
         int number = 0;
         foreach (DeviceSettings device in settings.Devices)
         {
-            VirtioDevice model = createDevice(device);
+            VirtioDevice model;
+            try
+            {
+                model = createDevice(device);
+            }
+            catch (Exception e)
+            {
+                // A host resource that cannot be had (a tap without CAP_NET_ADMIN, a missing bridge) is a host
+                // failure: one line and exit 1, and the devices already made are released as their actors stop.
+                string message = $"device {number + 1} ({device.Socket}): {LauncherActor.Describe(e)}";
+                _log.Error("{0}", message);
+                _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+                Context.Stop(Self);
+                break;
+            }
             Context.ActorOf(
                 VhostUserBackendActor.Props(model, device.Socket!, settings.Supervision), $"{++number}-{model.Name}");
         }
