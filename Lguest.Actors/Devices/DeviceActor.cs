@@ -46,7 +46,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     public static Props Props(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null, bool ownsDevice = true, RestartBudget? budget = null)
         => Akka.Actor.Props.Create(() => new DeviceActor(device, supervision, clock, ownsDevice, budget));
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide);
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, Decide, loggingEnabled: false); // Decide logs one line per failure
 
     protected override void PostStop()
     {

@@ -77,7 +77,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     /// arrives wrapped by its device and by Akka). A device failure follows the launcher's policy: the device actor
     /// has already applied restart-device; what reaches here escalates.
     /// </summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(failure =>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
     {
         if (FrontEndCause(failure) is { } cause)
         {
@@ -85,7 +85,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
             return Directive.Stop;
         }
         return Directive.Escalate;
-    });
+    }, loggingEnabled: false); // a dropped connection is logged above as one line; escalations are logged once, by the service
 
     private static VhostUserProtocolException? FrontEndCause(Exception failure)
     {

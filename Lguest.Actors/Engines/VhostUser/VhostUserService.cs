@@ -50,12 +50,12 @@ internal sealed class VhostUserService : ReceiveActor
         => Akka.Actor.Props.Create(() => new VhostUserService(settings, createDevice, exit));
 
     /// <summary>Whatever a back end escalates ends the service with exit code 1 and one line, as a device failure does under lguest.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(failure =>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
     {
         string message = LauncherActor.Describe(failure);
         _log.Error("{0}", message);
         _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
         Context.Stop(Self);
         return Directive.Stop;
-    });
+    }, loggingEnabled: false); // the one line above is the whole story
 }
