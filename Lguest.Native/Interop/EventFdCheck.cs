@@ -14,7 +14,7 @@ public static class EventFdCheck
     /// Null when <paramref name="descriptor"/> is an eventfd (now non-blocking), or the reason it cannot be used,
     /// naming what it really is ("pipe:[1234]", "/tmp/file").
     /// </summary>
-    public static string? Adopt(FileDescriptor descriptor)
+    public static string? Accept(FileDescriptor descriptor)
     {
         ArgumentNullException.ThrowIfNull(descriptor);
         string? kind = KindOf(descriptor);

@@ -302,7 +302,7 @@ public sealed class VhostUserSession : IDisposable
         {
             throw Refuse(VhostUserViolation.VringFileInvalid, $"SET_VRING_KICK for vring {file.Index} without a descriptor asks for polling mode, which is not supported");
         }
-        if (!file.NoFd && EventFdCheck.Adopt(message.PeekFd(0)) is { } notEventFd)
+        if (!file.NoFd && EventFdCheck.Accept(message.PeekFd(0)) is { } notEventFd)
         {
             throw Refuse(VhostUserViolation.VringFileInvalid, $"{message.Request} for vring {file.Index}: {notEventFd}");
         }

@@ -52,7 +52,7 @@ internal sealed class MessageReader : IDisposable
         }
         catch (VhostUserProtocolException e)
         {
-            outcome = new VhostUserProtocolMessages.Disconnected($"the front end broke the protocol: {e.Message}");
+            outcome = new VhostUserProtocolMessages.Disconnected($"the front end broke the protocol: {e.Message}", GuestError: true);
         }
         catch (SystemCallException e)
         {

@@ -49,7 +49,14 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithTimers
         Receive<VhostUserMessage>(Handle);
         Receive<VhostUserProtocolMessages.Disconnected>(d =>
         {
-            _log.Info("{0}: {1}", _device.Name, d.Reason);
+            if (d.GuestError)
+            {
+                _log.Warning("{0}: guest error, disconnecting: {1}", _device.Name, d.Reason);
+            }
+            else
+            {
+                _log.Info("{0}: {1}", _device.Name, d.Reason);
+            }
             Context.Stop(Self);
         });
         Receive<VhostUserProtocolMessages.ReaderFailed>(f =>

@@ -11,8 +11,8 @@ internal static class VhostUserProtocolMessages
     /// <summary>The listener itself failed (the socket file was removed, the fd table is full, a bug).</summary>
     public sealed record ListenerFailed(Exception Cause);
 
-    /// <summary>The front end closed the connection, or reading from it failed.</summary>
-    public sealed record Disconnected(string Reason);
+    /// <summary>The front end closed the connection, or reading from it failed; a guest error when it broke a rule.</summary>
+    public sealed record Disconnected(string Reason, bool GuestError = false);
 
     /// <summary>The reader thread failed in a way it does not know how to classify; supervision decides.</summary>
     public sealed record ReaderFailed(Exception Cause);
