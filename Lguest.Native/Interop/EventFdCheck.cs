@@ -22,6 +22,12 @@ public static class EventFdCheck
         {
             return $"fd is {(kind is null ? "of an unknown kind" : $"'{kind}'")}, not an eventfd";
         }
+        if (IsSemaphore(descriptor))
+        {
+            // Each read would take one from the counter: a kick counter the front end set to 2^64-2 would keep a
+            // reader busy for ever.
+            return "the eventfd is in semaphore mode (EFD_SEMAPHORE); a doorbell must be read whole";
+        }
         using FileDescriptor.Lease fd = descriptor.Borrow();
         int flags = LibC.fcntl(fd.Number, LibC.F_GETFL, 0);
         if (flags < 0 || ((flags & LibC.O_NONBLOCK) == 0 && LibC.fcntl(fd.Number, LibC.F_SETFL, flags | LibC.O_NONBLOCK) < 0))
@@ -29,6 +35,20 @@ public static class EventFdCheck
             return $"the eventfd cannot be made non-blocking: {Errno.Describe(SystemCall.LastErrno)}";
         }
         return null;
+    }
+
+    private static bool IsSemaphore(FileDescriptor descriptor)
+    {
+        using FileDescriptor.Lease fd = descriptor.Borrow();
+        try
+        {
+            return File.ReadLines($"/proc/self/fdinfo/{fd.Number}")
+                .Any(line => line.StartsWith("eventfd-semaphore:", StringComparison.Ordinal) && line.EndsWith('1'));
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     /// <summary>What /proc/self/fd says the descriptor is: a path, or "anon_inode:[eventfd]", "pipe:[n]", "socket:[n]".</summary>

@@ -106,6 +106,10 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithTimers
         _channel?.Dispose();
     }
 
+    /// <summary>
+    /// Each message is answered and then given back to the reader as a credit, however it ended: that is what keeps
+    /// a flooding front end's requests in its own socket buffer rather than in our mailbox.
+    /// </summary>
     private void Handle(VhostUserMessage message)
     {
         using (message)

@@ -51,6 +51,17 @@ public sealed class VhostUserHostileFdTests
     }
 
     [Fact]
+    public void A_semaphore_eventfd_is_refused()
+    {
+        using var f = new SessionFixture().Negotiated();
+        int number = Tmds.Linux.LibC.eventfd(0, Tmds.Linux.LibC.EFD_SEMAPHORE | Tmds.Linux.LibC.EFD_CLOEXEC);
+        Assert.True(number >= 0);
+        VhostUserProtocolException refused = f.Refused(VhostUserRequest.SetVringCall, new VhostUserVringFile(0, NoFd: false), FileDescriptor.Adopt(number));
+        Assert.Equal(VhostUserViolation.VringFileInvalid, refused.Violation);
+        Assert.Contains("semaphore", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_accepted_eventfd_is_made_non_blocking()
     {
         using var f = new SessionFixture().Negotiated();
