@@ -25,6 +25,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     private readonly RestartBudget _budget;
     private string? _faultBeingRecovered;
     private bool _recovering;
+    private bool _awaitingReset;
     private long _generation;
 
     /// <param name="ownsDevice">
@@ -65,6 +66,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
         Receive<DeviceProtocol.Reset>(_ =>
         {
             _device.Reset();
+            _awaitingReset = false;
             Sender.Tell(new DeviceProtocol.WasReset(_device.Name));
         });
         Receive<GuestFaulted>(_ => _recovering = false); // a fault from a queue that has already gone: nothing left to stop
@@ -116,6 +118,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
 
     private void Activate(DeviceProtocol.Activate activate)
     {
+        _awaitingReset = false; // the driver has set the device up afresh
         _device.Activate(activate.Memory, activate.Features);
         foreach (QueueWiring wiring in activate.Queues)
         {
@@ -131,6 +134,16 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     /// </summary>
     private void StartQueue(DeviceProtocol.StartQueue start)
     {
+        if (_awaitingReset)
+        {
+            // The transport has been told the device needs a reset (vhost-user: the connection is about to drop);
+            // rings it starts meanwhile, queued before it heard, are not served, so they cannot fault again and
+            // spend the restart budget in one burst.
+            start.Queue.Kick.Dispose();
+            (start.Queue.Interrupt as IDisposable)?.Dispose();
+            Sender.Tell(new DeviceProtocol.QueueStarted(start.Queue.Index));
+            return;
+        }
         if (_queues.Values.Any(q => q.Index == start.Queue.Index))
         {
             throw new ArgumentException($"{_device.Name}: queue {start.Queue.Index} is already being served");
@@ -209,6 +222,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
         }
         _resetWaiters.Clear();
         _recovering = false;
+        _awaitingReset = _faultBeingRecovered is not null;
         if (_faultBeingRecovered is { } reason)
         {
             _faultBeingRecovered = null;

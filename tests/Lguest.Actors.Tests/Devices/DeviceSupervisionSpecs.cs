@@ -68,6 +68,43 @@ public sealed class DeviceSupervisionSpecs : TestKit
         Assert.Null(budget.TrySpend());
     }
 
+    [Fact]
+    public void Rings_started_after_a_fault_and_before_the_reset_are_not_served_and_spend_nothing()
+    {
+        using GuestMemory memory = GuestMemory.CreateFlat(MemorySize);
+        var escalated = new List<Exception>();
+        var budget = new RestartBudget(Policy(maxRestarts: 1));
+        IActorRef device = ChildActorOf(
+            DeviceActor.Props(new EchoDevice("queued", 1), Policy(maxRestarts: 1), ownsDevice: false, budget: budget),
+            new OneForOneStrategy(e =>
+            {
+                escalated.Add(e);
+                return Directive.Stop;
+            }));
+        device.Tell(new DeviceProtocol.StartQueue(memory, 0, RingOutsideMemory(0, memory)));
+        ExpectMsg<DeviceProtocol.QueueStarted>();
+        ExpectMsg<DeviceProtocol.NeedsReset>(TimeSpan.FromSeconds(10));
+
+        // A front end's queued SET_VRING_KICKs restart the same bad ring before its connection drops.
+        for (int i = 0; i < 3; i++)
+        {
+            device.Tell(new DeviceProtocol.StartQueue(memory, 0, RingOutsideMemory(0, memory)));
+            ExpectMsg<DeviceProtocol.QueueStarted>();
+        }
+        ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.Empty(escalated);
+
+        // Once the device is reset, rings are served again.
+        device.Tell(new DeviceProtocol.Reset());
+        ExpectMsg<DeviceProtocol.WasReset>();
+        using var kick = EventFd.Create();
+        device.Tell(new DeviceProtocol.StartQueue(memory, 0, new QueueWiring(
+            0, "q0", memory, SplitQueueLayout.Legacy(0x10000, 8, 4096), VirtqueueFeatures.None, EventFd.Adopt(kick.Descriptor.Duplicate()), new NullInterrupt())));
+        ExpectMsg<DeviceProtocol.QueueStarted>();
+        device.Tell(new DeviceProtocol.StopQueue(0));
+        Assert.Equal(0, ExpectMsg<DeviceProtocol.QueueStopped>().Index);
+    }
+
     private static SupervisionSettings Policy(int maxRestarts) => new(GuestErrorPolicy.RestartDevice, maxRestarts, TimeSpan.FromMinutes(10));
 
     /// <summary>A ring whose used index lies past the end of guest memory: resuming it reads outside, in PreStart.</summary>
