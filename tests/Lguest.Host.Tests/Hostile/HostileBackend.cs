@@ -53,6 +53,9 @@ internal sealed class HostileBackend : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Waits for the process to exit and for everything it printed to be read; false on timeout.</summary>
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout) && _reading.Wait(timeout);
+
     public string Stderr
     {
         get

@@ -30,7 +30,7 @@ public sealed class HostileLifecycleTests(ITestOutputHelper output)
         }
         // Reconnecting did not refill the budget: the third fault within the window is one too many, and the policy
         // ends the launcher with one line, exit 1, not an unhandled AskTimeout.
-        Assert.True(HostileBackend.WaitUntil(() => backend.HasExited, Prompt), "the third fault within the window was forgiven");
+        Assert.True(backend.WaitForExit(Prompt), "the third fault within the window was forgiven");
         output.WriteLine(backend.Stderr);
         Assert.Equal(1, backend.ExitCode);
         Assert.Contains("2 restarts within", backend.Stderr, StringComparison.Ordinal);
