@@ -18,34 +18,36 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     private readonly VirtioDevice _device;
     private readonly bool _ownsDevice;
     private readonly SupervisionSettings _supervision;
-    private readonly Func<DateTime> _clock;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, QueueWiring> _queues = [];
     private readonly Dictionary<IActorRef, IActorRef> _queueStopWaiters = [];
     private readonly List<IActorRef> _resetWaiters = [];
-    private readonly Queue<DateTime> _restarts = new();
+    private readonly RestartBudget _budget;
     private string? _faultBeingRecovered;
+    private bool _recovering;
+    private bool _awaitingReset;
     private long _generation;
 
     /// <param name="ownsDevice">
     /// Whether the device model dies with this actor. A vhost-user back end keeps its device (its open file, its tap)
     /// across front-end connections and gives each connection a fresh device actor over it.
     /// </param>
-    public DeviceActor(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null, bool ownsDevice = true)
+    /// <param name="budget">The device's restart budget when it outlives this actor (vhost-user); a fresh one otherwise.</param>
+    public DeviceActor(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null, bool ownsDevice = true, RestartBudget? budget = null)
     {
         _device = device;
         _ownsDevice = ownsDevice;
         _supervision = supervision;
-        _clock = clock ?? (() => DateTime.UtcNow);
+        _budget = budget ?? new RestartBudget(supervision, clock);
         Idle();
     }
 
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null, bool ownsDevice = true)
-        => Akka.Actor.Props.Create(() => new DeviceActor(device, supervision, clock, ownsDevice));
+    public static Props Props(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null, bool ownsDevice = true, RestartBudget? budget = null)
+        => Akka.Actor.Props.Create(() => new DeviceActor(device, supervision, clock, ownsDevice, budget));
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide);
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, Decide, loggingEnabled: false); // Decide logs one line per failure
 
     protected override void PostStop()
     {
@@ -64,9 +66,10 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
         Receive<DeviceProtocol.Reset>(_ =>
         {
             _device.Reset();
+            _awaitingReset = false;
             Sender.Tell(new DeviceProtocol.WasReset(_device.Name));
         });
-        Receive<GuestFaulted>(_ => { }); // a fault from a queue that has already gone: nothing left to stop
+        Receive<GuestFaulted>(_ => _recovering = false); // a fault from a queue that has already gone: nothing left to stop
     }
 
     private void Running()
@@ -115,6 +118,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
 
     private void Activate(DeviceProtocol.Activate activate)
     {
+        _awaitingReset = false; // the driver has set the device up afresh
         _device.Activate(activate.Memory, activate.Features);
         foreach (QueueWiring wiring in activate.Queues)
         {
@@ -130,6 +134,16 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     /// </summary>
     private void StartQueue(DeviceProtocol.StartQueue start)
     {
+        if (_awaitingReset)
+        {
+            // The transport has been told the device needs a reset (vhost-user: the connection is about to drop);
+            // rings it starts meanwhile, queued before it heard, are not served, so they cannot fault again and
+            // spend the restart budget in one burst.
+            start.Queue.Kick.Dispose();
+            (start.Queue.Interrupt as IDisposable)?.Dispose();
+            Sender.Tell(new DeviceProtocol.QueueStarted(start.Queue.Index));
+            return;
+        }
         if (_queues.Values.Any(q => q.Index == start.Queue.Index))
         {
             throw new ArgumentException($"{_device.Name}: queue {start.Queue.Index} is already being served");
@@ -207,6 +221,8 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
             waiter.Tell(new DeviceProtocol.WasReset(_device.Name));
         }
         _resetWaiters.Clear();
+        _recovering = false;
+        _awaitingReset = _faultBeingRecovered is not null;
         if (_faultBeingRecovered is { } reason)
         {
             _faultBeingRecovered = null;
@@ -219,29 +235,36 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     /// <summary>
     /// Runs inside this actor when a queue actor fails: host failures and policy-exceeding guest failures escalate
     /// to the guest actor (which ends the launcher); a tolerated guest failure stops the queue and resets the device.
+    /// A fault in a queue's PreStart arrives wrapped by Akka and is judged by what it wraps. Faults that arrive while
+    /// a recovery is already under way (several queues failing on one bad ring set-up) share that one restart.
     /// </summary>
     private Directive Decide(Exception failure)
     {
+        if (failure is ActorInitializationException { InnerException: { } initFailure })
+        {
+            failure = initFailure;
+        }
         if (failure is not DeviceFaultException { IsGuestFault: true } fault
             || _supervision.GuestErrors != GuestErrorPolicy.RestartDevice)
         {
             return Directive.Escalate;
         }
-
-        DateTime now = _clock();
-        while (_restarts.Count > 0 && now - _restarts.Peek() > _supervision.RestartWindow)
+        string reason = fault.InnerException!.Message;
+        if (_recovering)
         {
-            _restarts.Dequeue();
+            _log.Warning("{0}: guest error during the restart already under way: {1}", _device.Name, reason);
+            return Directive.Stop;
         }
-        if (_restarts.Count >= _supervision.MaxRestarts)
+
+        if (_budget.TrySpend() is not { } spent)
         {
-            _log.Error("{0}: {1} restarts within {2}; giving up on the device", _device.Name, _restarts.Count, _supervision.RestartWindow);
+            _log.Error("{0}: {1} restarts within {2}; giving up on the device", _device.Name, _budget.MaxRestarts, _budget.Window);
             return Directive.Escalate;
         }
-        _restarts.Enqueue(now);
+        _recovering = true;
         _log.Warning("{0}: guest error, restarting the device ({1} of {2} allowed within {3}): {4}",
-            _device.Name, _restarts.Count, _supervision.MaxRestarts, _supervision.RestartWindow, fault.InnerException!.Message);
-        Self.Tell(new GuestFaulted(fault.InnerException!.Message));
+            _device.Name, spent, _budget.MaxRestarts, _budget.Window, reason);
+        Self.Tell(new GuestFaulted(reason));
         return Directive.Stop;
     }
 

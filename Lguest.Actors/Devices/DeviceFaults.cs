@@ -43,5 +43,5 @@ public sealed class DeviceFaultException : Exception
     public string Queue { get; }
 
     /// <summary>True when the guest caused it (a ring violation or malformed request), false for a host failure.</summary>
-    public bool IsGuestFault => InnerException is GuestRequestException or Lguest.Native.Virtio.VirtqueueException;
+    public bool IsGuestFault => InnerException is GuestRequestException or Lguest.Native.Virtio.VirtqueueException or Lguest.Native.Memory.GuestMemoryFaultException;
 }

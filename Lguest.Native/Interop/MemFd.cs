@@ -6,19 +6,29 @@ namespace Lguest.Native.Interop;
 /// </summary>
 public static class MemFd
 {
-    /// <summary>A close-on-exec memfd of <paramref name="size"/> zeroed bytes; <paramref name="name"/> shows in /proc/pid/fd.</summary>
-    public static FileDescriptor Create(string name, ulong size)
+    /// <summary>
+    /// A close-on-exec memfd of <paramref name="size"/> zeroed bytes; <paramref name="name"/> shows in /proc/pid/fd.
+    /// Sealed against shrinking and growing by default, as QEMU seals guest RAM: a vhost-user back end refuses an
+    /// unsealed region, because a front end that truncates it under a running ring would fault the back end (SIGBUS).
+    /// </summary>
+    public static FileDescriptor Create(string name, ulong size, bool sealSize = true)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (size > long.MaxValue)
         {
             throw new ArgumentOutOfRangeException(nameof(size), size, "larger than a file can be");
         }
-        int number = (int)SystemCall.ThrowIfFailed(LibC.memfd_create(name, LibC.MFD_CLOEXEC), $"memfd_create {name}");
+        uint flags = LibC.MFD_CLOEXEC | (sealSize ? LibC.MFD_ALLOW_SEALING : 0);
+        int number = (int)SystemCall.ThrowIfFailed(LibC.memfd_create(name, flags), $"memfd_create {name}");
         var descriptor = FileDescriptor.Adopt(number);
         try
         {
             FileIo.Ftruncate(descriptor, (long)size);
+            if (sealSize)
+            {
+                using FileDescriptor.Lease fd = descriptor.Borrow();
+                SystemCall.ThrowIfFailed(LibC.fcntl(fd.Number, LibC.F_ADD_SEALS, LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW), $"seal memfd {name}");
+            }
         }
         catch
         {

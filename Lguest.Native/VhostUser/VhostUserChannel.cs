@@ -18,6 +18,16 @@ public sealed class VhostUserChannel : IDisposable
 
     public FileDescriptor Socket { get; }
 
+    /// <summary>
+    /// How long the rest of a message may take once its first byte has arrived; infinite by default. A back end sets
+    /// it so that a front end which starts a message and stops (six bytes of a header) cannot hold the device.
+    /// Waiting between messages is not bounded by it: an idle front end is a normal one.
+    /// </summary>
+    public TimeSpan MessageDeadline { get; set; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Bounds each send: a peer that does not read what we send for this long makes the send fail.</summary>
+    public void SetSendDeadline(TimeSpan deadline) => SocketDeadline.SetSendTimeout(Socket, deadline);
+
     /// <summary>The next request, or null when the front end closed the connection between messages.</summary>
     public VhostUserMessage? ReceiveRequest() => Receive(isReply: false);
 
@@ -45,10 +55,11 @@ public sealed class VhostUserChannel : IDisposable
     private VhostUserMessage? Receive(bool isReply)
     {
         var fds = new List<FileDescriptor>();
+        var deadline = new MessageClock(MessageDeadline);
         try
         {
             Span<byte> headerBytes = stackalloc byte[VhostUserHeader.Length];
-            if (!Fill(headerBytes, fds, atMessageStart: true))
+            if (!Fill(headerBytes, fds, atMessageStart: true, deadline))
             {
                 return null;
             }
@@ -56,7 +67,7 @@ public sealed class VhostUserChannel : IDisposable
             // Validated before the payload is read, so a hostile size never becomes an allocation.
             header.Validate(isReply);
             byte[] payload = new byte[header.Size];
-            if (payload.Length > 0 && !Fill(payload, fds, atMessageStart: false))
+            if (payload.Length > 0 && !Fill(payload, fds, atMessageStart: false, deadline))
             {
                 throw new VhostUserProtocolException(VhostUserViolation.TruncatedMessage, $"connection closed inside a {(VhostUserRequest)header.Request} payload");
             }
@@ -77,11 +88,16 @@ public sealed class VhostUserChannel : IDisposable
     /// Fills <paramref name="buffer"/> from the stream. False when the peer closed before the first byte of a message;
     /// a close after that, or descriptors arriving after a message's first byte, is a violation.
     /// </summary>
-    private bool Fill(Span<byte> buffer, List<FileDescriptor> fds, bool atMessageStart)
+    private bool Fill(Span<byte> buffer, List<FileDescriptor> fds, bool atMessageStart, MessageClock deadline)
     {
         int filled = 0;
         while (filled < buffer.Length)
         {
+            if (!(atMessageStart && filled == 0) && !Poll.WaitReadable(Socket, deadline.Remaining))
+            {
+                throw new VhostUserProtocolException(
+                    VhostUserViolation.DeadlineExpired, $"a message was started and its remaining bytes did not arrive within {MessageDeadline.TotalSeconds:0.#} s");
+            }
             int before = fds.Count;
             int read = UnixSocket.Receive(Socket, buffer[filled..], fds, VhostUserCodec.MaxFds, out bool truncated);
             if (truncated)
@@ -101,7 +117,26 @@ public sealed class VhostUserChannel : IDisposable
                 throw new VhostUserProtocolException(VhostUserViolation.TruncatedMessage, $"connection closed after {filled} of {buffer.Length} bytes");
             }
             filled += read;
+            deadline.Start();
         }
         return true;
+    }
+
+    /// <summary>The deadline of one message, running from its first byte.</summary>
+    private sealed class MessageClock(TimeSpan allowed)
+    {
+        private long _started = -1;
+
+        public TimeSpan Remaining => allowed == Timeout.InfiniteTimeSpan || _started < 0
+            ? Timeout.InfiniteTimeSpan
+            : TimeSpan.FromTicks(Math.Max(0, (allowed - System.Diagnostics.Stopwatch.GetElapsedTime(_started)).Ticks));
+
+        public void Start()
+        {
+            if (_started < 0)
+            {
+                _started = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+        }
     }
 }

@@ -296,6 +296,17 @@ public sealed class VhostUserSession : IDisposable
             }
         }
 
+        // Everything is checked before anything changes, so a refused message leaves the ring as it was (still served,
+        // with its old descriptors): a kick without a descriptor asks for polling, which this back end does not do.
+        if (file.NoFd && message.Request == VhostUserRequest.SetVringKick)
+        {
+            throw Refuse(VhostUserViolation.VringFileInvalid, $"SET_VRING_KICK for vring {file.Index} without a descriptor asks for polling mode, which is not supported");
+        }
+        if (!file.NoFd && EventFdCheck.Accept(message.PeekFd(0)) is { } notEventFd)
+        {
+            throw Refuse(VhostUserViolation.VringFileInvalid, $"{message.Request} for vring {file.Index}: {notEventFd}");
+        }
+
         FileDescriptor? fd = file.NoFd ? null : message.TakeFd(0);
         // The server holds the old descriptor while running: stop it before closing that, restart with the new one.
         Stop(ring);

@@ -104,4 +104,19 @@ public enum VhostUserViolation
 
     /// <summary>GET/SET_CONFIG outside the device's configuration space, over 256 bytes, or with unknown flags.</summary>
     ConfigOutOfRange,
+
+    /// <summary>A region's fd is not a memfd sealed against shrinking, or is sealed against writes or not open read-write.</summary>
+    MemoryRegionUnsafe,
+
+    /// <summary>mmap refused a region that passed every check (too large for the address space, a kind mmap rejects).</summary>
+    MemoryRegionUnmappable,
+
+    /// <summary>A kick, call or error fd that is not an eventfd, or a kick without one (polling mode is not supported).</summary>
+    VringFileInvalid,
+
+    /// <summary>A message started and did not finish, the handshake did not happen, or a reply was not read, in time.</summary>
+    DeadlineExpired,
+
+    /// <summary>Something the front end supplied (its call fd, its memory) failed while a ring was being served.</summary>
+    FrontEndResourceFailed,
 }

@@ -56,6 +56,9 @@ internal sealed class BlockDisk : IDisposable
 
     public string Path { get; }
 
+    /// <summary>Where the disk's request handler reports failed reads and writes.</summary>
+    public ILoggingAdapter Log => _log;
+
     public bool ReadOnly { get; }
 
     public FileDescriptor File { get; }

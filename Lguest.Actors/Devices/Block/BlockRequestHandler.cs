@@ -1,3 +1,4 @@
+using Akka.Event;
 using Lguest.Actors.Queues;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;
@@ -17,6 +18,7 @@ internal sealed class BlockRequestHandler : IQueueHandler
     private readonly IoVector[] _vectors = ChainRules.NewIoVectors();
     private readonly byte[] _header = new byte[BlockProtocol.HeaderSize];
     private readonly byte[] _status = new byte[1];
+    private bool _failing;
 
     public BlockRequestHandler(BlockDisk disk, DeviceCounters counters)
     {
@@ -93,16 +95,22 @@ internal sealed class BlockRequestHandler : IQueueHandler
         {
             read = ScatterGatherIo.PReadAll(_disk.File, _vectors.AsSpan(0, count), offset);
         }
-        catch (SystemCallException)
+        catch (SystemCallException e)
         {
             // The guest can retry a failed read, and a disk with a bad patch should not take the launcher down.
-            _counters.IoError();
+            IoFailed($"reading {length} bytes at offset {offset} failed: {e.Message}");
             return (BlockProtocol.StatusIoError, 0);
         }
         _counters.Read(read);
 
         // Short only if the file shrank under us: what did arrive is reported, the request is not.
-        return ((ulong)read == length ? BlockProtocol.StatusOk : BlockProtocol.StatusIoError, (uint)read);
+        if ((ulong)read != length)
+        {
+            IoFailed($"reading {length} bytes at offset {offset} returned {read}: the file is shorter than the {_disk.Capacity}-sector disk (truncated?)");
+            return (BlockProtocol.StatusIoError, (uint)read);
+        }
+        IoSucceeded();
+        return (BlockProtocol.StatusOk, (uint)read);
     }
 
     private byte Write(SplitQueue queue, DescriptorChain chain, ulong sector)
@@ -119,12 +127,36 @@ internal sealed class BlockRequestHandler : IQueueHandler
         {
             ScatterGatherIo.PWriteAll(_disk.File, _vectors.AsSpan(0, count), offset);
         }
-        catch (IOException)
+        catch (IOException e)
         {
-            _counters.IoError();
+            IoFailed($"writing {length} bytes at offset {offset} failed: {e.Message}");
             return BlockProtocol.StatusIoError;
         }
         _counters.Written((long)length);
+        IoSucceeded();
         return BlockProtocol.StatusOk;
+    }
+
+    /// <summary>
+    /// Counts a failed transfer and logs the first of a run, so a file truncated or failing under a running guest is
+    /// seen in the log without one line per request.
+    /// </summary>
+    private void IoFailed(string what)
+    {
+        _counters.IoError();
+        if (!_failing)
+        {
+            _failing = true;
+            _disk.Log.Error("block {0}: {1}; the guest gets I/O errors until transfers succeed again", _disk.Path, what);
+        }
+    }
+
+    private void IoSucceeded()
+    {
+        if (_failing)
+        {
+            _failing = false;
+            _disk.Log.Info("block {0}: transfers succeed again", _disk.Path);
+        }
     }
 }

@@ -5,7 +5,8 @@ namespace Lguest.Actors.Engines.VhostUser;
 
 /// <summary>
 /// The thread that waits in accept(2) on a device's socket and Tells the back-end actor about each front end.
-/// Stopping shuts the listening socket down, which makes the blocked accept return at once.
+/// Stopping shuts the listening socket down, which makes the blocked accept return at once. Whatever ends the thread
+/// early, it ends by Telling the back end, so supervision decides and no exception escapes it.
 /// </summary>
 internal sealed class SocketListener : IDisposable
 {
@@ -43,7 +44,7 @@ internal sealed class SocketListener : IDisposable
             {
                 connection = UnixSocket.Accept(_listener);
             }
-            catch (SystemCallException e)
+            catch (Exception e)
             {
                 if (!_stopping)
                 {

@@ -20,6 +20,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private SocketListener? _listener;
     private IActorRef? _connection;
+    private readonly RestartBudget _budget;
     private Native.Interop.FileDescriptor? _waiting;
     private int _connections;
 
@@ -28,6 +29,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
         _device = device;
         _socketPath = socketPath;
         _supervision = supervision;
+        _budget = new RestartBudget(supervision);
 
         Receive<VhostUserProtocolMessages.Accepted>(accepted =>
         {
@@ -70,16 +72,37 @@ internal sealed class VhostUserBackendActor : ReceiveActor
         => Akka.Actor.Props.Create(() => new VhostUserBackendActor(device, socketPath, supervision));
 
     /// <summary>
-    /// A front end that breaks the protocol loses its connection and nothing else. A device failure follows the
-    /// launcher's policy: the device actor has already applied restart-device; what reaches here escalates.
+    /// A front end that breaks the protocol, or whose own fds, memory or rings fail us, loses its connection and nothing
+    /// else; such failures carry a <see cref="VhostUserProtocolException"/> somewhere in their chain (a queue's fault
+    /// arrives wrapped by its device and by Akka). A device failure follows the launcher's policy: the device actor
+    /// has already applied restart-device; what reaches here escalates.
     /// </summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(failure =>
-        failure is VhostUserProtocolException ? Directive.Stop : Directive.Escalate);
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
+    {
+        if (FrontEndCause(failure) is { } cause)
+        {
+            _log.Warning("{0}: guest error, disconnecting the front end: {1}", _device.Name, cause.Message);
+            return Directive.Stop;
+        }
+        return Directive.Escalate;
+    }, loggingEnabled: false); // a dropped connection is logged above as one line; escalations are logged once, by the service
+
+    private static VhostUserProtocolException? FrontEndCause(Exception failure)
+    {
+        for (Exception? e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is VhostUserProtocolException cause)
+            {
+                return cause;
+            }
+        }
+        return null;
+    }
 
     private void Serve(Native.Interop.FileDescriptor socket)
     {
         _connection = Context.ActorOf(
-            VhostUserConnectionActor.Props(_device, socket, _supervision), $"connection-{++_connections}");
+            VhostUserConnectionActor.Props(_device, socket, _supervision, _budget), $"connection-{++_connections}");
         Context.Watch(_connection);
     }
 

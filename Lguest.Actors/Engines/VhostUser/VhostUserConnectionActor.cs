@@ -18,9 +18,15 @@ namespace Lguest.Actors.Engines.VhostUser;
 /// When the front end goes away this actor stops: its device actor and every queue stop first, and only then are
 /// the guest's memory mappings and the fds released.
 /// </summary>
-internal sealed class VhostUserConnectionActor : ReceiveActor
+internal sealed class VhostUserConnectionActor : ReceiveActor, IWithTimers
 {
     private static readonly TimeSpan RingTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the rest of a started message may take, and how long a reply may wait to be read.</summary>
+    public static readonly TimeSpan MessageDeadline = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a new front end may take to send SET_OWNER; QEMU sends it at once.</summary>
+    public static readonly TimeSpan HandshakeDeadline = TimeSpan.FromSeconds(10);
 
     private readonly VirtioDevice _device;
     private readonly FileDescriptor _socket;
@@ -30,19 +36,39 @@ internal sealed class VhostUserConnectionActor : ReceiveActor
     private VhostUserChannel? _channel;
     private VhostUserSession? _session;
     private MessageReader? _reader;
+    private readonly RestartBudget _budget;
     private IActorRef? _deviceActor;
 
-    public VhostUserConnectionActor(VirtioDevice device, FileDescriptor socket, SupervisionSettings supervision)
+    public VhostUserConnectionActor(VirtioDevice device, FileDescriptor socket, SupervisionSettings supervision, RestartBudget budget)
     {
         _device = device;
         _socket = socket;
         _supervision = supervision;
+        _budget = budget;
 
         Receive<VhostUserMessage>(Handle);
         Receive<VhostUserProtocolMessages.Disconnected>(d =>
         {
-            _log.Info("{0}: {1}", _device.Name, d.Reason);
+            if (d.GuestError)
+            {
+                _log.Warning("{0}: guest error, disconnecting: {1}", _device.Name, d.Reason);
+            }
+            else
+            {
+                _log.Info("{0}: {1}", _device.Name, d.Reason);
+            }
             Context.Stop(Self);
+        });
+        Receive<VhostUserProtocolMessages.ReaderFailed>(f =>
+            throw new InvalidOperationException($"{_device.Name}: reading from the front end failed: {f.Cause.Message}", f.Cause));
+        Receive<VhostUserProtocolMessages.HandshakeDeadline>(_ =>
+        {
+            if (!_session!.HasOwner)
+            {
+                _log.Warning("{0}: guest error, disconnecting: the front end did not send SET_OWNER within {1} s of connecting",
+                    _device.Name, HandshakeDeadline.TotalSeconds);
+                Context.Stop(Self);
+            }
         });
         Receive<DeviceProtocol.NeedsReset>(n =>
         {
@@ -53,18 +79,22 @@ internal sealed class VhostUserConnectionActor : ReceiveActor
         });
     }
 
-    public static Props Props(VirtioDevice device, FileDescriptor socket, SupervisionSettings supervision)
-        => Akka.Actor.Props.Create(() => new VhostUserConnectionActor(device, socket, supervision)).WithDispatcher(Dispatchers.Guest);
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(VirtioDevice device, FileDescriptor socket, SupervisionSettings supervision, RestartBudget budget)
+        => Akka.Actor.Props.Create(() => new VhostUserConnectionActor(device, socket, supervision, budget)).WithDispatcher(Dispatchers.Guest);
 
     /// <summary>Device failures go up to the back end, which applies the launcher's policy.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
 
     protected override void PreStart()
     {
-        _channel = new VhostUserChannel(_socket);
-        _deviceActor = Context.ActorOf(DeviceActor.Props(_device, _supervision, ownsDevice: false), "device");
+        _channel = new VhostUserChannel(_socket) { MessageDeadline = MessageDeadline };
+        _channel.SetSendDeadline(MessageDeadline);
+        _deviceActor = Context.ActorOf(DeviceActor.Props(_device, _supervision, ownsDevice: false, budget: _budget), "device");
         _session = new VhostUserSession(VhostUserDevices.OptionsFor(_device), new RingControl(this));
         _reader = new MessageReader(_channel, Self);
+        Timers.StartSingleTimer("handshake", new VhostUserProtocolMessages.HandshakeDeadline(), HandshakeDeadline);
         _log.Info("{0}: front end connected", _device.Name);
     }
 
@@ -76,36 +106,62 @@ internal sealed class VhostUserConnectionActor : ReceiveActor
         _channel?.Dispose();
     }
 
+    /// <summary>
+    /// Each message is answered and then given back to the reader as a credit, however it ended: that is what keeps
+    /// a flooding front end's requests in its own socket buffer rather than in our mailbox.
+    /// </summary>
     private void Handle(VhostUserMessage message)
     {
         using (message)
         {
-            VhostUserOutcome outcome;
             try
             {
-                outcome = _session!.Handle(message);
+                Answer(message);
             }
-            catch (VhostUserProtocolException e)
+            finally
             {
-                _log.Warning("{0}: the front end broke the protocol, disconnecting: {1}", _device.Name, e.Message);
+                _reader?.Handled();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A protocol violation, a front end that does not read its reply, or a device that did not start or stop a ring
+    /// in time costs this connection only: the front end reconnects and sets the device up afresh.
+    /// </summary>
+    private void Answer(VhostUserMessage message)
+    {
+        VhostUserOutcome outcome;
+        try
+        {
+            outcome = _session!.Handle(message);
+        }
+        catch (VhostUserProtocolException e)
+        {
+            _log.Warning("{0}: the front end broke the protocol, disconnecting: {1}", _device.Name, e.Message);
+            Context.Stop(Self);
+            return;
+        }
+        catch (AskTimeoutException)
+        {
+            _log.Warning("{0}: {1} did not finish within {2} s; disconnecting", _device.Name, message.Request, RingTimeout.TotalSeconds);
+            Context.Stop(Self);
+            return;
+        }
+        if (outcome.Rejection is { } rejected)
+        {
+            _log.Warning("{0}: refused {1}: {2}", _device.Name, outcome.Request, rejected.Message);
+        }
+        if (outcome.Reply is { } reply)
+        {
+            try
+            {
+                _channel!.SendReply(outcome.Request, reply);
+            }
+            catch (SystemCallException e)
+            {
+                _log.Info("{0}: the front end went away or stopped reading while we replied: {1}", _device.Name, e.Message);
                 Context.Stop(Self);
-                return;
-            }
-            if (outcome.Rejection is { } rejected)
-            {
-                _log.Warning("{0}: refused {1}: {2}", _device.Name, outcome.Request, rejected.Message);
-            }
-            if (outcome.Reply is { } reply)
-            {
-                try
-                {
-                    _channel!.SendReply(outcome.Request, reply);
-                }
-                catch (SystemCallException e)
-                {
-                    _log.Info("{0}: the front end went away while we replied: {1}", _device.Name, e.Message);
-                    Context.Stop(Self);
-                }
             }
         }
     }
@@ -117,7 +173,7 @@ internal sealed class VhostUserConnectionActor : ReceiveActor
             throw new VhostUserProtocolException(VhostUserViolation.UnsupportedRequest, $"ring {ring.Index}: polling mode (no kick fd) is not supported");
         }
         var position = new RingPosition(ring.Base, resumeUsed: true);
-        IInterruptLine interrupt = ring.Call is null ? NoInterrupt.Instance : new EventFdInterruptLine(EventFd.Adopt(ring.Call.Duplicate()));
+        IInterruptLine interrupt = ring.Call is null ? NoInterrupt.Instance : new FrontEndCallLine(EventFd.Adopt(ring.Call.Duplicate()));
         var wiring = new QueueWiring(
             ring.Index,
             _device.Queues[ring.Index].Name,

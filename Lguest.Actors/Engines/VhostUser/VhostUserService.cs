@@ -21,7 +21,21 @@ internal sealed class VhostUserService : ReceiveActor
         int number = 0;
         foreach (DeviceSettings device in settings.Devices)
         {
-            VirtioDevice model = createDevice(device);
+            VirtioDevice model;
+            try
+            {
+                model = createDevice(device);
+            }
+            catch (Exception e)
+            {
+                // A host resource that cannot be had (a tap without CAP_NET_ADMIN, a missing bridge) is a host
+                // failure: one line and exit 1, and the devices already made are released as their actors stop.
+                string message = $"device {number + 1} ({device.Socket}): {LauncherActor.Describe(e)}";
+                _log.Error("{0}", message);
+                _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+                Context.Stop(Self);
+                break;
+            }
             Context.ActorOf(
                 VhostUserBackendActor.Props(model, device.Socket!, settings.Supervision), $"{++number}-{model.Name}");
         }
@@ -36,12 +50,12 @@ internal sealed class VhostUserService : ReceiveActor
         => Akka.Actor.Props.Create(() => new VhostUserService(settings, createDevice, exit));
 
     /// <summary>Whatever a back end escalates ends the service with exit code 1 and one line, as a device failure does under lguest.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(failure =>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
     {
         string message = LauncherActor.Describe(failure);
         _log.Error("{0}", message);
         _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
         Context.Stop(Self);
         return Directive.Stop;
-    });
+    }, loggingEnabled: false); // the one line above is the whole story
 }

@@ -73,8 +73,8 @@ internal sealed class SessionFixture : IDisposable
         Send(VhostUserRequest.SetVringNum, new VhostUserVringState(index, RingSize));
         Send(VhostUserRequest.SetVringBase, new VhostUserVringState(index, start));
         Send(VhostUserRequest.SetVringAddr, RingAddress(index));
-        Send(VhostUserRequest.SetVringKick, new VhostUserVringFile(index, NoFd: false), false, MemFd.Create(Marker, 0));
-        Send(VhostUserRequest.SetVringCall, new VhostUserVringFile(index, NoFd: false), false, MemFd.Create(Marker, 0));
+        Send(VhostUserRequest.SetVringKick, new VhostUserVringFile(index, NoFd: false), false, VhostUserTestSupport.MarkedEventFd(Marker));
+        Send(VhostUserRequest.SetVringCall, new VhostUserVringFile(index, NoFd: false), false, VhostUserTestSupport.MarkedEventFd(Marker));
     }
 
     public void Dispose() => Session.Dispose();

@@ -78,7 +78,7 @@ public sealed class VhostUserSessionTests
         Assert.Equal(VhostUserViolation.VringIndexOutOfRange, f.Refused(VhostUserRequest.SetVringAddr, RingAddress(2)).Violation);
         Assert.Equal(VhostUserViolation.VringIndexOutOfRange, f.Refused(VhostUserRequest.GetVringBase, new VhostUserVringState(2, 0)).Violation);
         Assert.Equal(VhostUserViolation.VringIndexOutOfRange, f.Refused(VhostUserRequest.SetVringEnable, new VhostUserVringState(255, 1)).Violation);
-        var refused = f.Refused(VhostUserRequest.SetVringCall, new VhostUserVringFile(2, NoFd: false), MemFd.Create(f.Marker, 0));
+        var refused = f.Refused(VhostUserRequest.SetVringCall, new VhostUserVringFile(2, NoFd: false), VhostUserTestSupport.MarkedEventFd(f.Marker));
         Assert.Equal(VhostUserViolation.VringIndexOutOfRange, refused.Violation);
         Assert.Equal(0, OpenCopies(f.Marker));
     }
@@ -144,16 +144,16 @@ public sealed class VhostUserSessionTests
         Assert.Equal(VhostUserViolation.OwnerAlreadySet, f.Refused(VhostUserRequest.SetOwner).Violation);
 
         Assert.Equal(VhostUserViolation.MemoryTableMissing, f.Refused(VhostUserRequest.SetVringNum, new VhostUserVringState(0, 256)).Violation);
-        Assert.Equal(VhostUserViolation.MemoryTableMissing, f.Refused(VhostUserRequest.SetVringKick, new VhostUserVringFile(0, NoFd: false), MemFd.Create(f.Marker, 0)).Violation);
+        Assert.Equal(VhostUserViolation.MemoryTableMissing, f.Refused(VhostUserRequest.SetVringKick, new VhostUserVringFile(0, NoFd: false), VhostUserTestSupport.MarkedEventFd(f.Marker)).Violation);
         // QEMU's vhost-user net disables its rings before SET_FEATURES: accepted, as QEMU and libvhost-user do.
         f.Send(VhostUserRequest.SetVringEnable, new VhostUserVringState(0, 0));
         Assert.False(f.Session.Vrings[0].EnabledByFrontEnd);
         // QEMU sets each ring's call descriptor while initialising, before any memory table: that is in order.
-        f.Send(VhostUserRequest.SetVringCall, new VhostUserVringFile(0, NoFd: false), false, MemFd.Create(f.Marker, 0));
+        f.Send(VhostUserRequest.SetVringCall, new VhostUserVringFile(0, NoFd: false), false, VhostUserTestSupport.MarkedEventFd(f.Marker));
 
         using MemoryMapping front = f.SetMemoryTable();
         Assert.Equal(VhostUserViolation.RingSizeMissing, f.Refused(VhostUserRequest.SetVringAddr, RingAddress(0)).Violation);
-        Assert.Equal(VhostUserViolation.RingAddressMissing, f.Refused(VhostUserRequest.SetVringKick, new VhostUserVringFile(0, NoFd: false), MemFd.Create(f.Marker, 0)).Violation);
+        Assert.Equal(VhostUserViolation.RingAddressMissing, f.Refused(VhostUserRequest.SetVringKick, new VhostUserVringFile(0, NoFd: false), VhostUserTestSupport.MarkedEventFd(f.Marker)).Violation);
         f.ConfigureRing(0);
         Assert.Equal(VhostUserViolation.RingStarted, f.Refused(VhostUserRequest.SetVringNum, new VhostUserVringState(0, 128)).Violation);
         Assert.Equal(VhostUserViolation.RingStarted, f.Refused(VhostUserRequest.SetVringBase, new VhostUserVringState(0, 3)).Violation);

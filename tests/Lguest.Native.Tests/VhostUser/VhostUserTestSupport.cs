@@ -35,6 +35,31 @@ internal static class VhostUserTestSupport
 
     public static string NewMarker() => "vhu-" + Guid.NewGuid().ToString("N");
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> s_eventFdMarkers = new();
+
+    /// <summary>
+    /// An eventfd (what a kick or call fd must be) counted under <paramref name="marker"/>: eventfds have no name, so
+    /// the kernel's eventfd-id from /proc/self/fdinfo stands in for one.
+    /// </summary>
+    public static FileDescriptor MarkedEventFd(string marker)
+    {
+        EventFd eventFd = EventFd.Create();
+        s_eventFdMarkers[EventFdId(eventFd.Descriptor.Number)!] = marker;
+        return eventFd.Descriptor;
+    }
+
+    private static string? EventFdId(int fd)
+    {
+        try
+        {
+            return File.ReadLines($"/proc/self/fdinfo/{fd}").FirstOrDefault(l => l.StartsWith("eventfd-id:", StringComparison.Ordinal))?["eventfd-id:".Length..].Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// How many descriptors in this process point at a memfd named <paramref name="marker"/>. Unique names make this
     /// safe while other tests open and close descriptors in parallel.
@@ -46,7 +71,14 @@ internal static class VhostUserTestSupport
         {
             try
             {
-                if (new FileInfo(path).LinkTarget?.Contains(marker, StringComparison.Ordinal) == true)
+                string? target = new FileInfo(path).LinkTarget;
+                if (target?.Contains(marker, StringComparison.Ordinal) == true)
+                {
+                    count++;
+                }
+                else if (target == "anon_inode:[eventfd]"
+                    && EventFdId(int.Parse(Path.GetFileName(path), System.Globalization.CultureInfo.InvariantCulture)) is { } id
+                    && s_eventFdMarkers.TryGetValue(id, out string? owner) && owner == marker)
                 {
                     count++;
                 }
