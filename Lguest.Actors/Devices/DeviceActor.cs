@@ -45,7 +45,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     public static Props Props(VirtioDevice device, SupervisionSettings supervision, Func<DateTime>? clock = null, bool ownsDevice = true)
         => Akka.Actor.Props.Create(() => new DeviceActor(device, supervision, clock, ownsDevice));
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide);
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide, loggingEnabled: false);
 
     protected override void PostStop()
     {

@@ -39,9 +39,9 @@ internal sealed class VhostUserService : ReceiveActor
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(failure =>
     {
         string message = LauncherActor.Describe(failure);
-        _log.Error("{0}", message);
+        _log.Debug(failure, "service failed: {Reason}", message);
         _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
         Context.Stop(Self);
         return Directive.Stop;
-    });
+    }, loggingEnabled: false);
 }
