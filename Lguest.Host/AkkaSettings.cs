@@ -20,6 +20,7 @@ internal static class AkkaSettings
           stdout-logger-class = {{StandardErrorLogger.ConfigValue}}
           stdout-loglevel = WARNING
           coordinated-shutdown.run-by-clr-shutdown-hook = off
+          actor.serializers.json = {{LocalOnlySerializer.ConfigValue}}
         }
         """;
 
