@@ -29,8 +29,16 @@ internal sealed class StandardErrorLogger : MinimalLogger
             LogLevel.WarningLevel => LogEventLevel.Warning,
             _ => LogEventLevel.Error,
         };
-        Serilog.Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, e.LogClass?.FullName ?? "Akka")
-            .ForContext(Logging.LogSource, e.LogSource)
-            .Write(level, e.Cause, "{Message:l}", e.Message?.ToString());
+        ILogger logger = Serilog.Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, e.LogClass?.FullName ?? "Akka")
+            .ForContext(Logging.LogSource, e.LogSource);
+        if (e.Message is LogMessage template)
+        {
+            // The template and its arguments, as Akka.Logger.Serilog passes them, so the line renders the same.
+            logger.Write(level, e.Cause, template.Format, template.Parameters().ToArray());
+        }
+        else
+        {
+            logger.Write(level, e.Cause, "{Message:l}", e.Message?.ToString());
+        }
     }
 }
