@@ -74,12 +74,21 @@ internal static class Cli
             return new CliOutcome.Exit(result.Invoke(new InvocationConfiguration { Output = output, Error = error }));
         }
 
-        Config config = HoconFile.Load(result.GetRequiredValue(configOption));
+        FileInfo file = result.GetRequiredValue(configOption);
+        (Config config, string text) = HoconFile.Load(file);
         if (result.GetValue(verboseOption))
         {
             config = ConfigurationFactory.ParseString("lguest.verbose = on").WithFallback(config);
         }
-        return Launch(config);
+        try
+        {
+            return Launch(config);
+        }
+        catch (ConfigurationException e) when (HoconFile.LineOf(text, e.Key) is { } line)
+        {
+            // The key names the setting; the line is where to fix it.
+            throw new ConfigurationException(e.Key, $"{e.Problem} ({file}:{line})");
+        }
     }
 
     private static CliOutcome.Launch Launch(Config config) => new(config, LauncherSettingsReader.Read(config));

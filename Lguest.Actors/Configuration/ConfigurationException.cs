@@ -7,7 +7,11 @@ public sealed class ConfigurationException : Exception
         : base($"{key}: {problem}")
     {
         Key = key;
+        Problem = problem;
     }
 
     public string Key { get; }
+
+    /// <summary>What is wrong with the key's value, without the key.</summary>
+    public string Problem { get; }
 }

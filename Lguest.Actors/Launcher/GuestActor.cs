@@ -57,7 +57,7 @@ internal sealed class GuestActor : ReceiveActor
         => Akka.Actor.Props.Create(() => new GuestActor(settings, environment, incarnation)).WithDispatcher(Dispatchers.Guest);
 
     /// <summary>Anything a device escalates ends the guest: the launcher decides what that means.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate, loggingEnabled: false);
 
     protected override void PreStart()
     {

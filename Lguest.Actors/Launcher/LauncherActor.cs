@@ -44,7 +44,8 @@ internal sealed class LauncherActor : ReceiveActor
     public static Props Props(LauncherSettings settings, GuestEnvironment environment, TaskCompletionSource<LauncherExit> exit)
         => Akka.Actor.Props.Create(() => new LauncherActor(settings, environment, exit));
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide);
+    // Decide logs what a user needs; Akka's own failure log would add ERR and a stack trace to every reboot.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide, loggingEnabled: false);
 
     private Directive Decide(Exception failure)
     {
@@ -54,7 +55,8 @@ internal sealed class LauncherActor : ReceiveActor
             return Directive.Restart;
         }
         string message = Describe(failure);
-        _log.Error("{0}", message);
+        // The host prints the one line a user reads when the launcher ends; the trace is for --verbose.
+        _log.Debug(failure, "guest failed: {Reason}", message);
         _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
         return Directive.Stop;
     }

@@ -37,7 +37,7 @@ internal sealed class BackEndProcess : IDisposable
     private static string PeerProgram => "/usr/bin/qemu-storage-daemon";
 
     /// <summary>Lguest.Host.dll serving <paramref name="images"/> as block devices on sockets in <paramref name="directory"/>.</summary>
-    public static BackEndProcess StartOurs(string directory, IReadOnlyList<string> images)
+    public static BackEndProcess StartOurs(string directory, IReadOnlyList<string> images, string? hostDll = null)
     {
         string[] sockets = images.Select((_, i) => Path.Combine(directory, $"ours-{i}.sock")).ToArray();
         var config = new StringBuilder("lguest {\n  engine = vhost-user\n  devices = [\n");
@@ -52,7 +52,7 @@ internal sealed class BackEndProcess : IDisposable
         string configPath = Path.Combine(directory, $"ours-{images.Count}.hocon");
         File.WriteAllText(configPath, config.ToString());
 
-        string host = Path.Combine(AppContext.BaseDirectory, "Lguest.Host.dll");
+        string host = hostDll ?? Path.Combine(AppContext.BaseDirectory, "Lguest.Host.dll");
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         return Start("ours", dotnet, [host, "--config", configPath], sockets);
     }

@@ -23,24 +23,26 @@ public sealed class ExitCodeTests : IDisposable
     [InlineData("engine = kvm", "lguest: lguest.engine: expected auto, lguest, simulated or vhost-user, got 'kvm'")]
     [InlineData("memory = 12Q", "lguest: lguest.memory: not a size: 12Q")]
     [InlineData("memroy = 64M", "lguest: lguest.memroy: unknown key (reference.conf lists every key)")]
-    public async Task Bad_config_exits_2_naming_the_key(string line, string expected)
+    public async Task Bad_config_exits_2_naming_the_key_and_its_line(string line, string expected)
     {
         string config = ConfigFile($"lguest {{\n  kernel = \"{Kernel()}\"\n  {line}\n}}\n");
 
         HostProcess.Result result = await HostProcess.RunAsync("--config", config);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal([expected], result.StderrLines);
+        Assert.Equal([$"{expected} ({config}:3)"], result.StderrLines);
         Assert.Equal("", result.Stdout);
     }
 
     [Fact]
     public async Task Verbose_option_is_accepted_and_the_config_still_checked()
     {
-        HostProcess.Result result = await HostProcess.RunAsync("--config", ConfigFile("lguest.engine = kvm\n"), "--verbose");
+        string config = ConfigFile("lguest.engine = kvm\n");
+
+        HostProcess.Result result = await HostProcess.RunAsync("--config", config, "--verbose");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal(["lguest: lguest.engine: expected auto, lguest, simulated or vhost-user, got 'kvm'"], result.StderrLines);
+        Assert.Equal([$"lguest: lguest.engine: expected auto, lguest, simulated or vhost-user, got 'kvm' ({config}:1)"], result.StderrLines);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ internal sealed class VhostUserService : ReceiveActor
                 // A host resource that cannot be had (a tap without CAP_NET_ADMIN, a missing bridge) is a host
                 // failure: one line and exit 1, and the devices already made are released as their actors stop.
                 string message = $"device {number + 1} ({device.Socket}): {LauncherActor.Describe(e)}";
-                _log.Error("{0}", message);
+                _log.Debug(e, "device creation failed: {Reason}", message);
                 _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
                 Context.Stop(Self);
                 break;
@@ -53,9 +53,9 @@ internal sealed class VhostUserService : ReceiveActor
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
     {
         string message = LauncherActor.Describe(failure);
-        _log.Error("{0}", message);
+        _log.Debug(failure, "service failed: {Reason}", message);
         _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
         Context.Stop(Self);
         return Directive.Stop;
-    }, loggingEnabled: false); // the one line above is the whole story
+    }, loggingEnabled: false); // the host prints the one line; the trace is for --verbose
 }
