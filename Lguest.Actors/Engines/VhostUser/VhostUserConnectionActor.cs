@@ -13,20 +13,22 @@ namespace Lguest.Actors.Engines.VhostUser;
 /// <see cref="VhostUserSession"/>, and the session's ring starts and stops become queue starts and stops on a device
 /// actor of its own, so the same queue actors, on the same eventfd-pinned threads, serve QEMU as served lguest.
 ///
-/// It runs on a pinned thread because stopping a ring is synchronous in the protocol (GET_VRING_BASE answers with
-/// where the ring stopped): the thread waits for the queue to stop, and no shared dispatcher ever does.
-/// When the front end goes away this actor stops: its device actor and every queue stop first, and only then are
-/// the guest's memory mappings and the fds released.
+/// Stopping a ring is synchronous in the protocol (GET_VRING_BASE answers with where the ring stopped, and a new
+/// memory table must not be mapped while a queue still reads the old one), but no dispatcher thread ever waits: a
+/// message that may stop running rings is held, with everything after it stashed, until those queues have stopped;
+/// the session then finds them stopped and answers at once. When the front end goes away this actor stops: its
+/// device actor and every queue stop first, and only then are the guest's memory mappings and the fds released.
 /// </summary>
-internal sealed class VhostUserConnectionActor : ReceiveActor
+internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedStash
 {
-    private static readonly TimeSpan RingTimeout = TimeSpan.FromSeconds(10);
-
     private readonly VirtioDevice _device;
     private readonly FileDescriptor _socket;
     private readonly SupervisionSettings _supervision;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<int, RingPosition> _positions = [];
+    private readonly Dictionary<int, ServedRing> _served = [];
+    private readonly HashSet<int> _stopping = [];
+    private VhostUserMessage? _held;
+    private bool _closed;
     private VhostUserChannel? _channel;
     private VhostUserSession? _session;
     private MessageReader? _reader;
@@ -38,23 +40,13 @@ internal sealed class VhostUserConnectionActor : ReceiveActor
         _socket = socket;
         _supervision = supervision;
 
-        Receive<VhostUserMessage>(Handle);
-        Receive<VhostUserProtocolMessages.Disconnected>(d =>
-        {
-            _log.Info("{0}: {1}", _device.Name, d.Reason);
-            Context.Stop(Self);
-        });
-        Receive<DeviceProtocol.NeedsReset>(n =>
-        {
-            // vhost-user has no status byte for DEVICE_NEEDS_RESET; dropping the connection is how a back end asks
-            // the front end to set the device up afresh (QEMU re-negotiates everything when it reconnects).
-            _log.Warning("{0}: guest error, disconnecting so the front end re-initialises the device: {1}", _device.Name, n.Reason);
-            Context.Stop(Self);
-        });
+        Connected();
     }
 
+    public IStash Stash { get; set; } = null!;
+
     public static Props Props(VirtioDevice device, FileDescriptor socket, SupervisionSettings supervision)
-        => Akka.Actor.Props.Create(() => new VhostUserConnectionActor(device, socket, supervision)).WithDispatcher(Dispatchers.Guest);
+        => Akka.Actor.Props.Create(() => new VhostUserConnectionActor(device, socket, supervision));
 
     /// <summary>Device failures go up to the back end, which applies the launcher's policy.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
@@ -71,12 +63,113 @@ internal sealed class VhostUserConnectionActor : ReceiveActor
     /// <summary>Children (the device and its queues) have stopped by now: memory and fds can go.</summary>
     protected override void PostStop()
     {
+        _closed = true;
         _reader?.Dispose();
+        _held?.Dispose();
         _session?.Dispose();
         _channel?.Dispose();
     }
 
+    private void Connected()
+    {
+        Receive<VhostUserMessage>(Handle);
+        Receive<DeviceProtocol.QueueStarted>(_ => { });
+        Receive<DeviceProtocol.QueueStopped>(_ => { });
+        Leaving();
+    }
+
+    /// <summary>A message is held until the rings it may stop have stopped; the next messages wait behind it.</summary>
+    private void StoppingRings()
+    {
+        Receive<DeviceProtocol.QueueStopped>(stopped =>
+        {
+            _stopping.Remove(stopped.Index);
+            if (_stopping.Count > 0)
+            {
+                return;
+            }
+            VhostUserMessage held = _held!;
+            _held = null;
+            Become(Connected);
+            Apply(held);
+            Stash.UnstashAll();
+        });
+        Receive<DeviceProtocol.QueueStarted>(_ => { });
+        Leaving();
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Leaving()
+    {
+        Receive<VhostUserProtocolMessages.Disconnected>(d =>
+        {
+            _log.Info("{0}: {1}", _device.Name, d.Reason);
+            Context.Stop(Self);
+        });
+        Receive<DeviceProtocol.NeedsReset>(n =>
+        {
+            // vhost-user has no status byte for DEVICE_NEEDS_RESET; dropping the connection is how a back end asks
+            // the front end to set the device up afresh (QEMU re-negotiates everything when it reconnects).
+            _log.Warning("{0}: guest error, disconnecting so the front end re-initialises the device: {1}", _device.Name, n.Reason);
+            Context.Stop(Self);
+        });
+    }
+
+    /// <summary>
+    /// Why: the session stops rings synchronously, and this thread must not wait. So the queues this message may
+    /// stop are stopped first, by message; the message is applied when the last of them has answered.
+    /// </summary>
     private void Handle(VhostUserMessage message)
+    {
+        foreach (int index in RingsStoppedBy(message))
+        {
+            if (_served.TryGetValue(index, out ServedRing? ring) && ring.Running)
+            {
+                ring.Running = false;
+                _stopping.Add(index);
+                _deviceActor!.Tell(new DeviceProtocol.StopQueue(index));
+            }
+        }
+        if (_stopping.Count == 0)
+        {
+            Apply(message);
+            return;
+        }
+        _held = message;
+        Become(StoppingRings);
+    }
+
+    /// <summary>
+    /// The rings a message can make the session stop: every ring for the requests that replace memory, features or
+    /// the whole device, the named ring for the per-ring requests that may stop it; none for the rest.
+    /// </summary>
+    private IEnumerable<int> RingsStoppedBy(VhostUserMessage message)
+    {
+        if (Context.Child("device").IsNobody())
+        {
+            return [];
+        }
+        switch (message.Request)
+        {
+            case VhostUserRequest.SetMemTable or VhostUserRequest.SetFeatures or VhostUserRequest.ResetOwner or VhostUserRequest.ResetDevice:
+                return [.. _served.Keys];
+            case VhostUserRequest.GetVringBase or VhostUserRequest.SetVringAddr or VhostUserRequest.SetVringKick
+                or VhostUserRequest.SetVringCall or VhostUserRequest.SetVringErr or VhostUserRequest.SetVringEnable:
+                uint? index = message.Payload switch
+                {
+                    VhostUserVringState state => state.Index,
+                    VhostUserVringAddress address => address.Index,
+                    VhostUserVringFile file => file.Index,
+                    _ => null,
+                };
+                return index is { } i && i < int.MaxValue ? [(int)i] : [];
+            default:
+                return [];
+        }
+    }
+
+    /// <summary>Hands the message to the session (whose ring stops now find their queues stopped) and replies.</summary>
+    private void Apply(VhostUserMessage message)
     {
         using (message)
         {
@@ -108,9 +201,27 @@ internal sealed class VhostUserConnectionActor : ReceiveActor
                 }
             }
         }
+        ResumeRingsTheSessionKept();
     }
 
-    private void StartRing(VhostUserRingStart ring)
+    /// <summary>
+    /// Why: a ring stopped ahead of a message that turned out not to stop it (a refused request, an enable that
+    /// changed nothing) is still running as far as the session knows, so it is served again from where it stopped.
+    /// </summary>
+    private void ResumeRingsTheSessionKept()
+    {
+        foreach (ServedRing ring in _served.Values)
+        {
+            if (!ring.Running)
+            {
+                ushort next = ring.Position.StoppedAt ?? ring.Position.StartAvailable;
+                Serve(ring.Start with { Base = next });
+            }
+        }
+    }
+
+    /// <summary>Why: a ring the session starts is served at once; the device actor answers, and no one waits for it.</summary>
+    private void Serve(VhostUserRingStart ring)
     {
         if (ring.Kick is null)
         {
@@ -127,39 +238,48 @@ internal sealed class VhostUserConnectionActor : ReceiveActor
             EventFd.Adopt(ring.Kick.Duplicate()),
             interrupt,
             position);
-        _positions[ring.Index] = position;
-        _deviceActor!.Ask<DeviceProtocol.QueueStarted>(new DeviceProtocol.StartQueue(ring.Memory, _session!.AckedFeatures, wiring), RingTimeout)
-            .GetAwaiter().GetResult();
+        _served[ring.Index] = new ServedRing(ring, position);
+        _deviceActor!.Tell(new DeviceProtocol.StartQueue(ring.Memory, _session!.AckedFeatures, wiring));
     }
 
-    private ushort StopRing(int index)
+    /// <summary>
+    /// The session stops only rings whose queues <see cref="Handle"/> already stopped (or that stopped with the device
+    /// actor, as the connection closes: children stop before PostStop), so where each stopped is known without waiting.
+    /// </summary>
+    private ushort StoppedRing(int index)
     {
-        RingPosition? position = _positions.GetValueOrDefault(index);
-        if (_deviceActor is not null && !Context.Child("device").IsNobody())
+        if (!_served.Remove(index, out ServedRing? ring))
         {
-            DeviceProtocol.QueueStopped stopped = _deviceActor
-                .Ask<DeviceProtocol.QueueStopped>(new DeviceProtocol.StopQueue(index), RingTimeout)
-                .GetAwaiter().GetResult();
-            if (stopped.NextAvailable is { } next)
-            {
-                return next;
-            }
+            throw new InvalidOperationException($"{_device.Name}: the session stopped ring {index}, which was not being served");
         }
-        // The device actor is already gone (the connection is closing): its queues recorded where they stopped.
-        return position?.StoppedAt ?? position?.StartAvailable ?? 0;
+        if (ring.Running && ring.Position.StoppedAt is null && !_closed)
+        {
+            throw new InvalidOperationException($"{_device.Name}: the session stopped ring {index} before its queue was stopped");
+        }
+        return ring.Position.StoppedAt ?? ring.Position.StartAvailable;
     }
 
     /// <summary>The session's view of this actor: called synchronously from inside <see cref="VhostUserSession.Handle"/>.</summary>
     private sealed class RingControl(VhostUserConnectionActor connection) : IVhostUserRingControl
     {
-        public void StartRing(VhostUserRingStart ring) => connection.StartRing(ring);
+        public void StartRing(VhostUserRingStart ring) => connection.Serve(ring);
 
-        public ushort StopRing(int index) => connection.StopRing(index);
+        public ushort StopRing(int index) => connection.StoppedRing(index);
 
         public void MemoryChanging()
         {
             // Every ring is stopped before the session calls this, and queue actors drop their memory when they stop.
         }
+    }
+
+    /// <summary>A ring as last started, and whether its queue is running (false while a stop is in flight).</summary>
+    private sealed class ServedRing(VhostUserRingStart start, RingPosition position)
+    {
+        public VhostUserRingStart Start { get; } = start;
+
+        public RingPosition Position { get; } = position;
+
+        public bool Running { get; set; } = true;
     }
 
     private sealed class NoInterrupt : IInterruptLine
