@@ -6,7 +6,10 @@ namespace Lguest.Actors.Configuration;
 /// <summary>Reads lguest.devices: one object per device, in bus order, each with a type and that type's keys.</summary>
 internal static class DeviceSettingsReader
 {
-    private static readonly string[] BlockKeys = ["type", "path", "read-only", "socket"];
+    /// <summary>More queues than vCPUs is useless, and each queue costs a thread.</summary>
+    private const int MaxBlockQueues = 64;
+
+    private static readonly string[] BlockKeys = ["type", "path", "read-only", "socket", "num-queues", "poll-max-ns"];
     private static readonly string[] RngKeys = ["type", "source", "max-bytes-per-request", "socket"];
     private static readonly string[] NetKeys = ["type", "address", "bridge", "mac", "tap", "socket"];
 
@@ -67,7 +70,16 @@ internal static class DeviceSettingsReader
     private static BlockSettings ReadBlock(ConfigSection device)
     {
         string path = device.OptionalString("path") ?? throw device.Error("path", "missing: a block device needs the path of its backing file");
-        return new BlockSettings(device.ExistingFile("path", path), device.Boolean("read-only"));
+        int queues = device.Integer("num-queues", minimum: 1);
+        if (queues > MaxBlockQueues)
+        {
+            throw device.Error("num-queues", $"must be at most {MaxBlockQueues}, got {queues}");
+        }
+        return new BlockSettings(device.ExistingFile("path", path), device.Boolean("read-only"))
+        {
+            NumQueues = queues,
+            PollMax = TimeSpan.FromMicroseconds(device.Integer("poll-max-ns", minimum: 0) / 1000.0),
+        };
     }
 
     private static RngSettings ReadRng(ConfigSection device)

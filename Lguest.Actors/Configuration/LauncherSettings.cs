@@ -31,7 +31,14 @@ public abstract record DeviceSettings
 
 public sealed record ConsoleSettings : DeviceSettings;
 
-public sealed record BlockSettings(string Path, bool ReadOnly) : DeviceSettings;
+public sealed record BlockSettings(string Path, bool ReadOnly) : DeviceSettings
+{
+    /// <summary>Request queues (VIRTIO_BLK_F_MQ when more than one), each served by its own thread.</summary>
+    public int NumQueues { get; init; } = 1;
+
+    /// <summary>The longest a queue thread polls its ring before sleeping (adaptive polling); zero: never polls.</summary>
+    public TimeSpan PollMax { get; init; }
+}
 
 public sealed record RngSettings(string Source, int MaxBytesPerRequest) : DeviceSettings;
 
@@ -84,3 +91,4 @@ public sealed record LauncherSettings(
     SupervisionSettings Supervision,
     IReadOnlyList<DeviceSettings> Devices,
     SimulatedSettings Simulated);
+

@@ -28,17 +28,22 @@ internal sealed class VirtqueueActor : UntypedActor
     private EventLoop? _loop;
     private FdWatch? _kickWatch;
     private FdWatch? _sourceWatch;
+    private RingPoller? _poller;
 
-    public VirtqueueActor(string device, QueueWiring wiring, IQueueHandler handler)
+    private readonly TimeSpan _pollMax;
+
+    /// <param name="pollMax">The longest the thread polls the ring before sleeping (adaptive polling); zero: never.</param>
+    public VirtqueueActor(string device, QueueWiring wiring, IQueueHandler handler, TimeSpan pollMax = default)
     {
         _device = device;
         _wiring = wiring;
         _handler = handler;
+        _pollMax = pollMax;
         _counters = new QueueCounters(device, wiring.Name);
     }
 
-    public static Props Props(string device, QueueWiring wiring, IQueueHandler handler)
-        => Akka.Actor.Props.Create(() => new VirtqueueActor(device, wiring, handler)).WithDispatcher(Dispatchers.Queue);
+    public static Props Props(string device, QueueWiring wiring, IQueueHandler handler, TimeSpan pollMax = default)
+        => Akka.Actor.Props.Create(() => new VirtqueueActor(device, wiring, handler, pollMax)).WithDispatcher(Dispatchers.Queue);
 
     protected override void PreStart()
     {
@@ -64,6 +69,11 @@ internal sealed class VirtqueueActor : UntypedActor
         {
             _sourceWatch = _loop.WatchReadable(source, QueueProtocol.SourceReady.Instance, armed: false);
         }
+        if (_pollMax > TimeSpan.Zero)
+        {
+            _poller = new RingPoller(_queue, _pollMax);
+            _loop.SetIdlePoller(_poller);
+        }
 
         // Linux may fill a queue before DRIVER_OK (the disk probes partitions early): look before waiting.
         Self.Tell(QueueProtocol.Continue.Instance);
@@ -80,6 +90,10 @@ internal sealed class VirtqueueActor : UntypedActor
         if (_sourceWatch is not null)
         {
             _loop!.Unwatch(_sourceWatch);
+        }
+        if (_poller is not null)
+        {
+            _loop!.SetIdlePoller(null);
         }
         if (_queue is not null)
         {
@@ -100,7 +114,15 @@ internal sealed class VirtqueueActor : UntypedActor
                 break;
             case QueueProtocol.SourceReady:
             case QueueProtocol.Continue:
+            case QueueProtocol.Polled:
                 Service();
+                break;
+            case QueueProtocol.PollExpired:
+                // Polling kept notifications off; ask for kicks again, and serve what arrived before the guest saw it.
+                if (_queue!.EnableNotifications())
+                {
+                    Service();
+                }
                 break;
             default:
                 Unhandled(message);
@@ -138,6 +160,15 @@ internal sealed class VirtqueueActor : UntypedActor
                         return;
                     case DrainResult.RingEmpty:
                         WatchSource(false);
+                        if (_poller is { Enabled: true } poller)
+                        {
+                            // Notifications stay off while the loop polls the ring; PollExpired turns them back on.
+                            poller.ArmAfterDrain();
+                            if (poller.Armed)
+                            {
+                                return;
+                            }
+                        }
                         if (queue.EnableNotifications())
                         {
                             continue;
