@@ -239,6 +239,7 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
             interrupt,
             position);
         _served[ring.Index] = new ServedRing(ring, position);
+        _log.Debug("{0}: serving ring {1} ({2}) from available index {3}", _device.Name, ring.Index, wiring.Name, ring.Base);
         _deviceActor!.Tell(new DeviceProtocol.StartQueue(ring.Memory, _session!.AckedFeatures, wiring));
     }
 
