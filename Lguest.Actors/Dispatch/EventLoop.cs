@@ -29,7 +29,10 @@ internal sealed class EventLoop
     private bool _watchesChanged = true;
     private IdlePoller? _idlePoller;
     private IActorRef _owner = ActorRefs.Nobody;
+    private readonly Lock _wakeLock = new();
     private int _sleeping;
+    private bool _started;
+    private bool _wakeClosed;
     private volatile bool _stopping;
     private volatile bool _ended;
 
@@ -50,7 +53,14 @@ internal sealed class EventLoop
         set => _owner = value;
     }
 
-    public void Start() => _thread.Start();
+    public void Start()
+    {
+        lock (_wakeLock)
+        {
+            _started = true;
+        }
+        _thread.Start();
+    }
 
     /// <summary>
     /// Why: Akka schedules the mailbox through here. On the loop's own thread (a Tell from the actor to itself, or a
@@ -75,18 +85,43 @@ internal sealed class EventLoop
         Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _sleeping) == 1 && Interlocked.Exchange(ref _sleeping, 0) == 1)
         {
-            _wake.Signal();
+            Wake();
         }
     }
 
-    /// <summary>The actor detached: finish what is queued, then end the thread and close the wake eventfd.</summary>
+    /// <summary>
+    /// The actor detached: finish what is queued, then end the thread and close the wake eventfd. Idempotent, and
+    /// safe from any thread at any time, since Akka's own delayed shutdown calls it again later.
+    /// </summary>
     public void Stop()
     {
         _stopping = true;
-        if (!IsCurrentThread)
+        if (IsCurrentThread)
         {
-            Interlocked.Exchange(ref _sleeping, 0);
-            _wake.Signal();
+            return;
+        }
+        lock (_wakeLock)
+        {
+            if (!_started && !_wakeClosed)
+            {
+                // Never attached, so no thread will close it.
+                _wakeClosed = true;
+                _wake.Dispose();
+            }
+        }
+        Interlocked.Exchange(ref _sleeping, 0);
+        Wake();
+    }
+
+    /// <summary>Writes the wake eventfd unless the loop has already closed it (a late Stop or Execute).</summary>
+    private void Wake()
+    {
+        lock (_wakeLock)
+        {
+            if (!_wakeClosed)
+            {
+                _wake.Signal();
+            }
         }
     }
 
@@ -176,7 +211,11 @@ internal sealed class EventLoop
             {
                 ThreadPool.UnsafeQueueUserWorkItem(static r => r.Run(), late, preferLocal: false);
             }
-            _wake.Dispose();
+            lock (_wakeLock)
+            {
+                _wakeClosed = true;
+                _wake.Dispose();
+            }
         }
     }
 
