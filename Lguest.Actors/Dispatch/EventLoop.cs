@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Akka.Actor;
 using System.Diagnostics;
+using Akka.Actor;
 using Akka.Dispatch;
 using Lguest.Native.Interop;
 
@@ -23,13 +23,13 @@ internal sealed class EventLoop
     private readonly List<FdWatch> _watches = [];
     private readonly Action<Exception> _reportFailure;
     private readonly Thread _thread;
+    private readonly Lock _wakeLock = new();
     private FileDescriptor[] _polled = [];
     private FdWatch?[] _polledWatches = [];
     private int _polledCount;
     private bool _watchesChanged = true;
     private IdlePoller? _idlePoller;
     private IActorRef _owner = ActorRefs.Nobody;
-    private readonly Lock _wakeLock = new();
     private int _sleeping;
     private bool _started;
     private bool _wakeClosed;
@@ -44,8 +44,6 @@ internal sealed class EventLoop
 
     /// <summary>Whether the caller is this loop's thread (where the actor, and so every watch change, runs).</summary>
     public bool IsCurrentThread => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
-
-    public bool HasEnded => _ended;
 
     /// <summary>The actor the loop tells about ready descriptors; set when it attaches.</summary>
     public IActorRef Owner
@@ -195,7 +193,15 @@ internal sealed class EventLoop
                 {
                     continue;
                 }
-                Sleep(ready);
+                try
+                {
+                    Sleep(ready);
+                }
+                catch (Exception e) when (e is ObjectDisposedException or SystemCallException && DropClosedWatches())
+                {
+                    // An actor closed a descriptor it still watched: that watch goes, the actor keeps its thread.
+                    _reportFailure(e);
+                }
             }
         }
         catch (Exception e)
@@ -321,6 +327,14 @@ internal sealed class EventLoop
         {
             _idlePoller?.Slept(Stopwatch.GetTimestamp() - asleep);
         }
+    }
+
+    /// <summary>Forgets watches whose descriptor was closed under the loop; false when there were none.</summary>
+    private bool DropClosedWatches()
+    {
+        _watchesChanged = true;
+        Volatile.Write(ref _sleeping, 0);
+        return _watches.RemoveAll(w => w.Descriptor.IsClosed) > 0;
     }
 
     private void RebuildPollSet()

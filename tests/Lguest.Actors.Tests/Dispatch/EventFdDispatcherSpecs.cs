@@ -73,6 +73,22 @@ public sealed class EventFdDispatcherSpecs(ITestOutputHelper output) : TestKit(T
     }
 
     [Fact]
+    public void A_descriptor_closed_while_watched_costs_the_watch_not_the_thread()
+    {
+        var kick = EventFd.Create(nonBlocking: true);
+        IActorRef actor = Sys.ActorOf(Props.Create(() => new KickCounter(kick, TestActor)).WithDispatcher(QueueDispatcher));
+        int thread = ExpectMsg<int>();
+
+        kick.Dispose(); // closed behind the loop's back, still registered
+        for (int i = 0; i < 3; i++)
+        {
+            actor.Tell("which thread?");
+            Assert.Equal(thread, ExpectMsg<int>()); // the loop dropped the dead watch and still runs the actor
+        }
+        Sys.Stop(actor);
+    }
+
+    [Fact]
     public void A_stopped_actor_leaves_no_thread_and_no_descriptor_behind()
     {
         using EventFd kick = EventFd.Create(nonBlocking: true);
@@ -186,6 +202,9 @@ public sealed class EventFdDispatcherSpecs(ITestOutputHelper output) : TestKit(T
                     break;
                 case "fail":
                     throw new InvalidOperationException("asked to fail");
+                case "which thread?":
+                    _report.Tell(Environment.CurrentManagedThreadId);
+                    break;
             }
         }
     }
