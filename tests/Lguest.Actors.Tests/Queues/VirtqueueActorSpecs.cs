@@ -52,6 +52,7 @@ public sealed class VirtqueueActorSpecs : TestKit
         // kick or a timeout to notice the stop would never get near it.
         _output.WriteLine($"fastest stop of an idle queue: {fastest:F2} ms");
         Assert.InRange(fastest, 0, 10);
+        StopAndWait(device);
     }
 
     [Fact]
@@ -87,6 +88,7 @@ public sealed class VirtqueueActorSpecs : TestKit
         ring.Kick();
         AwaitCondition(() => echo.Chains == 50, TimeSpan.FromSeconds(5));
         Assert.Equal(50, ring.CollectUsed());
+        StopAndWait(device);
     }
 
     [Fact]
@@ -106,7 +108,7 @@ public sealed class VirtqueueActorSpecs : TestKit
         _output.WriteLine($"queue thread CPU over 1 s idle with polling on: {used} ticks");
         Assert.InRange(used, 0, 2);
         ring.Serve(1); // and a kick still wakes it
-        Sys.Stop(queue);
+        StopAndWait(queue); // before the ring's memory is unmapped: the queue thread may still be polling it
     }
 
     [Fact]
@@ -128,7 +130,14 @@ public sealed class VirtqueueActorSpecs : TestKit
         }
         _output.WriteLine($"bytes allocated on the queue thread over 200 requests: {fewest}");
         Assert.Equal(0, fewest);
-        Sys.Stop(queue);
+        StopAndWait(queue); // before the ring's memory is unmapped: the queue thread may still be polling it
+    }
+
+    private void StopAndWait(IActorRef actor)
+    {
+        Watch(actor);
+        Sys.Stop(actor);
+        ExpectTerminated(actor);
     }
 
     /// <summary>A one-byte request per chain; records what its thread had allocated at each drain.</summary>
