@@ -3,7 +3,7 @@ namespace Lguest.Actors;
 /// <summary>Dispatcher ids from reference.conf.</summary>
 internal static class Dispatchers
 {
-    /// <summary>A pinned dispatcher: each queue actor owns a thread, so blocking file I/O never stalls anyone else.</summary>
+    /// <summary>An eventfd dispatcher: each queue actor owns a thread that sleeps on its kick and serves its ring.</summary>
     public const string Queue = "akka.actor.lguest-queue-dispatcher";
 
     /// <summary>A pinned dispatcher for the guest actor, whose run loop hands it every NOTIFY.</summary>

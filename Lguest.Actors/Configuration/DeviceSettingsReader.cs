@@ -6,7 +6,10 @@ namespace Lguest.Actors.Configuration;
 /// <summary>Reads lguest.devices: one object per device, in bus order, each with a type and that type's keys.</summary>
 internal static class DeviceSettingsReader
 {
-    private static readonly string[] BlockKeys = ["type", "path", "read-only", "size", "socket"];
+    /// <summary>More queues than vCPUs is useless, and each queue costs a thread.</summary>
+    private const int MaxBlockQueues = 64;
+
+    private static readonly string[] BlockKeys = ["type", "path", "read-only", "size", "socket", "num-queues", "poll-max-ns"];
     private static readonly string[] RngKeys = ["type", "source", "max-bytes-per-request", "socket"];
     private static readonly string[] NetKeys = ["type", "address", "prefix-length", "guest-address", "bridge", "mac", "tap", "socket"];
 
@@ -78,7 +81,17 @@ internal static class DeviceSettingsReader
         {
             throw device.Error("path", $"cannot create {path}: its directory does not exist");
         }
-        return new BlockSettings(path, readOnly) { Size = size };
+        int queues = device.Integer("num-queues", minimum: 1);
+        if (queues > MaxBlockQueues)
+        {
+            throw device.Error("num-queues", $"must be at most {MaxBlockQueues}, got {queues}");
+        }
+        return new BlockSettings(path, readOnly)
+        {
+            Size = size,
+            NumQueues = queues,
+            PollMax = TimeSpan.FromMicroseconds(device.Integer("poll-max-ns", minimum: 0) / 1000.0),
+        };
     }
 
     /// <summary>The size a missing disk is created with: whole sectors, since a guest sees nothing else.</summary>

@@ -35,6 +35,12 @@ public sealed record BlockSettings(string Path, bool ReadOnly) : DeviceSettings
 {
     /// <summary>When the file is missing, it is created sparse at this many bytes; an existing file keeps its size.</summary>
     public long? Size { get; init; }
+
+    /// <summary>Request queues (VIRTIO_BLK_F_MQ when more than one), each served by its own thread.</summary>
+    public int NumQueues { get; init; } = 1;
+
+    /// <summary>The longest a queue thread polls its ring before sleeping (adaptive polling); zero: never polls.</summary>
+    public TimeSpan PollMax { get; init; }
 }
 
 public sealed record RngSettings(string Source, int MaxBytesPerRequest) : DeviceSettings;
@@ -98,3 +104,4 @@ public sealed record LauncherSettings(
     SupervisionSettings Supervision,
     IReadOnlyList<DeviceSettings> Devices,
     SimulatedSettings Simulated);
+

@@ -179,13 +179,14 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
             wiring.Kick.Dispose();
             throw new ArgumentException($"{_device.Name} has {_device.Queues.Count} queue(s); the transport wired queue {wiring.Index}");
         }
-        IQueueHandler? handler = _device.Queues[wiring.Index].CreateHandler?.Invoke();
+        QueueDefinition definition = _device.Queues[wiring.Index];
+        IQueueHandler? handler = definition.CreateHandler?.Invoke();
         if (handler is null)
         {
             wiring.Kick.Dispose();
             return;
         }
-        IActorRef queue = Context.ActorOf(VirtqueueActor.Props(_device.Name, wiring, handler), $"queue-{wiring.Index}-{wiring.Name}-{++_generation}");
+        IActorRef queue = Context.ActorOf(VirtqueueActor.Props(_device.Name, wiring, handler, definition.PollMax), $"queue-{wiring.Index}-{wiring.Name}-{++_generation}");
         Context.Watch(queue);
         _queues.Add(queue, wiring);
     }

@@ -3,8 +3,11 @@ using Lguest.Native.Memory;
 
 namespace Lguest.Actors.Devices;
 
-/// <summary>A queue a device asks the bus for: its size and the handler that serves it (null: unserviced).</summary>
-public sealed record QueueDefinition(string Name, ushort Size, Func<IQueueHandler>? CreateHandler);
+/// <summary>
+/// A queue a device asks the bus for: its size, the handler that serves it (null: unserviced), and how long its
+/// thread may poll the ring before sleeping (zero: never; see adaptive polling in reference.conf).
+/// </summary>
+public sealed record QueueDefinition(string Name, ushort Size, Func<IQueueHandler>? CreateHandler, TimeSpan PollMax = default);
 
 /// <summary>
 /// A virtio device as the guest sees it, independent of how it is attached (lguest device page, vhost-user socket):

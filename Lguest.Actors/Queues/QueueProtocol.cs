@@ -1,6 +1,6 @@
 namespace Lguest.Actors.Queues;
 
-/// <summary>Messages a queue actor receives from its kick watcher and from itself.</summary>
+/// <summary>Messages a queue actor receives from its event loop (kicks, sources, polling) and from itself.</summary>
 internal static class QueueProtocol
 {
     /// <summary>The guest kicked the queue: there may be new available buffers.</summary>
@@ -19,6 +19,26 @@ internal static class QueueProtocol
         public static readonly SourceReady Instance = new();
 
         private SourceReady()
+        {
+        }
+    }
+
+    /// <summary>Adaptive polling saw new available buffers without a kick.</summary>
+    public sealed class Polled
+    {
+        public static readonly Polled Instance = new();
+
+        private Polled()
+        {
+        }
+    }
+
+    /// <summary>The polling window closed with the ring still empty: ask for kicks again, then sleep.</summary>
+    public sealed class PollExpired
+    {
+        public static readonly PollExpired Instance = new();
+
+        private PollExpired()
         {
         }
     }

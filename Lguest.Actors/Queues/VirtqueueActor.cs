@@ -1,15 +1,17 @@
 using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Dispatch;
 using Lguest.Native.Virtio;
 
 namespace Lguest.Actors.Queues;
 
 /// <summary>
-/// Serves one virtqueue, on a dedicated thread of its own (a pinned dispatcher), as each of the seed's queues had
-/// its own thread. A <see cref="KickWatcher"/> waits on the kick eventfd; this actor drains the ring in batches with
-/// the guest's notifications suppressed, interrupts the guest only when the ring says it wants one, and yields to
-/// its mailbox between batches so a stop or reset is never stuck behind a busy guest.
+/// Serves one virtqueue, on a dedicated thread of its own (an <see cref="EventFdDispatcher"/>), as each of the seed's
+/// queues had its own thread. That thread sleeps in poll() on the kick eventfd and the handler's host source, and a
+/// kick becomes a message to this actor on the same thread; this actor drains the ring in batches with the guest's
+/// notifications suppressed, interrupts the guest only when the ring says it wants one, and yields to its mailbox
+/// between batches so a stop or reset is never stuck behind a busy guest.
 /// </summary>
 internal sealed class VirtqueueActor : UntypedActor
 {
@@ -23,18 +25,25 @@ internal sealed class VirtqueueActor : UntypedActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly QueueCounters _counters;
     private SplitQueue? _queue;
-    private KickWatcher? _watcher;
+    private EventLoop? _loop;
+    private FdWatch? _kickWatch;
+    private FdWatch? _sourceWatch;
+    private RingPoller? _poller;
 
-    public VirtqueueActor(string device, QueueWiring wiring, IQueueHandler handler)
+    private readonly TimeSpan _pollMax;
+
+    /// <param name="pollMax">The longest the thread polls the ring before sleeping (adaptive polling); zero: never.</param>
+    public VirtqueueActor(string device, QueueWiring wiring, IQueueHandler handler, TimeSpan pollMax = default)
     {
         _device = device;
         _wiring = wiring;
         _handler = handler;
+        _pollMax = pollMax;
         _counters = new QueueCounters(device, wiring.Name);
     }
 
-    public static Props Props(string device, QueueWiring wiring, IQueueHandler handler)
-        => Akka.Actor.Props.Create(() => new VirtqueueActor(device, wiring, handler)).WithDispatcher(Dispatchers.Queue);
+    public static Props Props(string device, QueueWiring wiring, IQueueHandler handler, TimeSpan pollMax = default)
+        => Akka.Actor.Props.Create(() => new VirtqueueActor(device, wiring, handler, pollMax)).WithDispatcher(Dispatchers.Queue);
 
     protected override void PreStart()
     {
@@ -54,7 +63,17 @@ internal sealed class VirtqueueActor : UntypedActor
         {
             throw new DeviceFaultException(_device, _wiring.Name, e);
         }
-        _watcher = new KickWatcher($"{_device}/{_wiring.Name}", _wiring.Kick, _handler.Source, Self);
+        _loop = EventFdDispatcher.LoopOf(Context);
+        _kickWatch = _loop.WatchEventFd(_wiring.Kick, QueueProtocol.Kicked.Instance);
+        if (_handler.Source is { } source)
+        {
+            _sourceWatch = _loop.WatchReadable(source, QueueProtocol.SourceReady.Instance, armed: false);
+        }
+        if (_pollMax > TimeSpan.Zero)
+        {
+            _poller = new RingPoller(_queue, _pollMax);
+            _loop.SetIdlePoller(_poller);
+        }
 
         // Linux may fill a queue before DRIVER_OK (the disk probes partitions early): look before waiting.
         Self.Tell(QueueProtocol.Continue.Instance);
@@ -62,8 +81,20 @@ internal sealed class VirtqueueActor : UntypedActor
 
     protected override void PostStop()
     {
-        // The watcher goes first: once it has stopped, nothing can make this queue serve another chain.
-        _watcher?.Dispose();
+        // The watches go first: this runs on the loop's thread, so once they are gone nothing can wake this queue
+        // to serve another chain, and poll() never sees a descriptor closed under it.
+        if (_kickWatch is not null)
+        {
+            _loop!.Unwatch(_kickWatch);
+        }
+        if (_sourceWatch is not null)
+        {
+            _loop!.Unwatch(_sourceWatch);
+        }
+        if (_poller is not null)
+        {
+            _loop!.SetIdlePoller(null);
+        }
         if (_queue is not null)
         {
             _wiring.Position?.Stop(_queue.NextAvailableIndex);
@@ -83,7 +114,15 @@ internal sealed class VirtqueueActor : UntypedActor
                 break;
             case QueueProtocol.SourceReady:
             case QueueProtocol.Continue:
+            case QueueProtocol.Polled:
                 Service();
+                break;
+            case QueueProtocol.PollExpired:
+                // Polling kept notifications off; ask for kicks again, and serve what arrived before the guest saw it.
+                if (_queue!.EnableNotifications())
+                {
+                    Service();
+                }
                 break;
             default:
                 Unhandled(message);
@@ -117,10 +156,19 @@ internal sealed class VirtqueueActor : UntypedActor
                         return;
                     case DrainResult.SourceEmpty:
                         // Buffers are waiting, data is not: the source wakes us, kicks would only cost exits.
-                        _watcher!.WatchSource(true);
+                        WatchSource(true);
                         return;
                     case DrainResult.RingEmpty:
-                        _watcher!.WatchSource(false);
+                        WatchSource(false);
+                        if (_poller is { Enabled: true } poller)
+                        {
+                            // Notifications stay off while the loop polls the ring; PollExpired turns them back on.
+                            poller.ArmAfterDrain();
+                            if (poller.Armed)
+                            {
+                                return;
+                            }
+                        }
                         if (queue.EnableNotifications())
                         {
                             continue;
@@ -133,6 +181,18 @@ internal sealed class VirtqueueActor : UntypedActor
         {
             _log.Warning("{0}/{1}: {2}", _device, _wiring.Name, e.Message);
             throw new DeviceFaultException(_device, _wiring.Name, e);
+        }
+    }
+
+    /// <summary>
+    /// Why: source readability should wake the queue only while the ring has buffers to fill; a readable tap with
+    /// nowhere to put the frame would otherwise wake us in a loop.
+    /// </summary>
+    private void WatchSource(bool watch)
+    {
+        if (_sourceWatch is not null)
+        {
+            _loop!.Arm(_sourceWatch, watch);
         }
     }
 }

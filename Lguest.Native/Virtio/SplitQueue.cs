@@ -193,6 +193,12 @@ public sealed unsafe class SplitQueue
     }
 
     /// <summary>
+    /// Whether the driver has made buffers available that were not popped yet: one read of avail.idx and nothing
+    /// else, for a device thread that polls the ring instead of waiting for a kick.
+    /// </summary>
+    public bool HasAvailable => Volatile.Read(ref *_ring.AvailIndex) != _nextAvail;
+
+    /// <summary>
     /// Forgets all device-side state, poison included, for a device reset; guest memory is not touched (the
     /// driver re-initialises its ring).
     /// </summary>

@@ -37,42 +37,55 @@ internal sealed class BackEndProcess : IDisposable
     private static string PeerProgram => "/usr/bin/qemu-storage-daemon";
 
     /// <summary>Lguest.Host.dll serving <paramref name="images"/> as block devices on sockets in <paramref name="directory"/>.</summary>
-    public static BackEndProcess StartOurs(string directory, IReadOnlyList<string> images, string? hostDll = null)
+    /// <param name="blockKeys">More keys for every block device ("num-queues = 2, poll-max-ns = 32768").</param>
+    /// <param name="hostDll">Another build of Lguest.Host.dll (the previous design, built from an older commit).</param>
+    public static BackEndProcess StartOurs(string directory, IReadOnlyList<string> images, string name = "ours", string blockKeys = "", string? hostDll = null)
     {
-        string[] sockets = images.Select((_, i) => Path.Combine(directory, $"ours-{i}.sock")).ToArray();
+        string tag = new([.. name.Where(char.IsLetterOrDigit)]);
+        string[] sockets = images.Select((_, i) => Path.Combine(directory, $"{tag}-{i}.sock")).ToArray();
         var config = new StringBuilder("lguest {\n  engine = vhost-user\n  devices = [\n");
         for (int i = 0; i < images.Count; i++)
         {
-            config.Append("    { type = block, path = \"").Append(images[i]).Append("\", socket = \"").Append(sockets[i]).Append("\" }\n");
+            config.Append("    { type = block, path = \"").Append(images[i]).Append("\", socket = \"").Append(sockets[i]).Append('"');
+            config.Append(blockKeys.Length > 0 ? ", " + blockKeys : "").Append(" }\n");
         }
         config.Append("  ]\n}\n");
         // For experiments with the runtime's settings (say a different akka.actor.lguest-queue-dispatcher) without
         // touching the product: appended to our back end's config file as it is.
         config.Append(Environment.GetEnvironmentVariable("LGUEST_BENCH_EXTRA_HOCON") ?? "");
-        string configPath = Path.Combine(directory, $"ours-{images.Count}.hocon");
+        string configPath = Path.Combine(directory, $"{tag}-{images.Count}.hocon");
         File.WriteAllText(configPath, config.ToString());
 
         string host = hostDll ?? Path.Combine(AppContext.BaseDirectory, "Lguest.Host.dll");
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        return Start("ours", dotnet, [host, "--config", configPath], sockets);
+        return Start(name, dotnet, [host, "--config", configPath], sockets);
     }
 
     /// <summary>
     /// qemu-storage-daemon exporting each image as vhost-user-blk, as the real-guest tests' StorageDaemon does;
-    /// <paramref name="aio"/> picks the file driver's I/O engine (null: QEMU's default, a thread pool).
+    /// <paramref name="aio"/> picks the file driver's I/O engine (null: QEMU's default, a thread pool), and
+    /// <paramref name="iothread"/> serves the exports on an iothread, which polls adaptively (poll-max-ns 32768):
+    /// with aio=io_uring that is its fastest configuration for page-cache I/O.
     /// </summary>
-    public static BackEndProcess StartPeer(string directory, IReadOnlyList<string> images, string? aio = null)
+    public static BackEndProcess StartPeer(string directory, IReadOnlyList<string> images, string? aio = null, bool iothread = false, int queues = 1)
     {
-        string[] sockets = images.Select((_, i) => Path.Combine(directory, $"qsd-{i}.sock")).ToArray();
+        string name = "qemu-storage-daemon" + (iothread ? " iothread" : "") + (aio is null ? "" : $" aio={aio}");
+        string tag = "qsd" + (iothread ? "-io" : "") + (aio ?? "");
+        string[] sockets = images.Select((_, i) => Path.Combine(directory, $"{tag}-{i}.sock")).ToArray();
         var args = new List<string>();
+        if (iothread)
+        {
+            args.AddRange(["--object", "iothread,id=io0"]);
+        }
         for (int i = 0; i < images.Count; i++)
         {
             args.AddRange([
                 "--blockdev", $"driver=file,node-name=disk{i},filename={images[i]}{(aio is null ? "" : ",aio=" + aio)}",
-                "--export", $"type=vhost-user-blk,id=exp{i},node-name=disk{i},addr.type=unix,addr.path={sockets[i]},writable=on",
+                "--export", $"type=vhost-user-blk,id=exp{i},node-name=disk{i},addr.type=unix,addr.path={sockets[i]},writable=on"
+                    + (iothread ? ",iothread=io0" : "") + (queues > 1 ? $",num-queues={queues}" : ""),
             ]);
         }
-        return Start(aio is null ? "qemu-storage-daemon" : $"qemu-storage-daemon aio={aio}", PeerProgram, args, sockets);
+        return Start(name, PeerProgram, args, sockets);
     }
 
     public ProcessStats Stats() => ProcessStats.Read(Pid);

@@ -1,7 +1,11 @@
 namespace Lguest.Bench;
 
-/// <summary>The runner's command line: [--quick] [--only ring|vhost-user|footprint|inprocess|realguest] [--no-peer] [--markdown FILE].</summary>
-internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath, bool NoPeer = false)
+/// <summary>
+/// The runner's command line: [--quick] [--only ring|vhost-user|footprint|inprocess|realguest] [--no-peer]
+/// [--previous HOST_DLL] [--markdown FILE]. --previous adds a back end built from an older commit (say the design
+/// before the eventfd dispatcher) to the vhost-user suite, measured in the same run.
+/// </summary>
+internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath, bool NoPeer = false, string? PreviousHost = null)
 {
     public static readonly string[] Suites = ["ring", "vhost-user", "footprint", "inprocess", "realguest"];
 
@@ -17,6 +21,7 @@ internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPa
         string? only = null;
         string? markdown = null;
         bool noPeer = false;
+        string? previous = null;
         error = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -32,14 +37,17 @@ internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPa
                     // Ours only: for quick before/after experiments on our back end.
                     noPeer = true;
                     break;
+                case "--previous" when i + 1 < args.Length && File.Exists(args[i + 1]):
+                    previous = Path.GetFullPath(args[++i]);
+                    break;
                 case "--markdown" when i + 1 < args.Length:
                     markdown = args[++i];
                     break;
                 default:
-                    error = $"unexpected argument '{args[i]}'; usage: [--quick] [--only {string.Join('|', Suites)}] [--no-peer] [--markdown FILE]";
+                    error = $"unexpected argument '{args[i]}'; usage: [--quick] [--only {string.Join('|', Suites)}] [--no-peer] [--previous HOST_DLL] [--markdown FILE]";
                     return null;
             }
         }
-        return new BenchOptions(quick, only, markdown, noPeer);
+        return new BenchOptions(quick, only, markdown, noPeer, previous);
     }
 }

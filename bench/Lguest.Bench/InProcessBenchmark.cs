@@ -27,7 +27,7 @@ internal static class InProcessBenchmark
     private const int HeaderSize = 16;
     private static readonly TimeSpan ExitBound = TimeSpan.FromMinutes(5);
 
-    private static readonly BlockWorkload[] Workloads = BlockWorkload.All.Where(w => w.BlockSize == Block).ToArray();
+    private static readonly BlockWorkload[] Workloads = BlockWorkload.All.Where(w => w.BlockSize == Block && w.Queues == 1 && w.QueueDepth != 8).ToArray();
 
     public static IEnumerable<ResultRow> Run(BenchOptions options, TestImages images, TextWriter log)
     {

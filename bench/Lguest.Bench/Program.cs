@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Lguest.Bench;
 
 /// <summary>
-/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint|inprocess|realguest] [--no-peer] [--markdown FILE]
+/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint|inprocess|realguest] [--no-peer] [--previous HOST_DLL] [--markdown FILE]
 /// dotnet run -c Release --project bench/Lguest.Bench -- --bdn   (the ring engine under BenchmarkDotNet)
 /// Runs the selected suites and prints one table; progress goes to stderr so stdout is just the table.
 /// </summary>

@@ -6,9 +6,10 @@ using Lguest.Native.Interop;
 namespace Lguest.Actors.Devices.Block;
 
 /// <summary>
-/// A virtual disk over a file. It has one queue, so one thread: the guest asks for a sector and we read or write
-/// that position in the file. The seed served each queue on its own thread because anything else was unacceptably
-/// slow: the guest waits for a read before running anything else that needs it.
+/// A virtual disk over a file. Each queue has its own thread: the guest asks for a sector and we read or write that
+/// position in the file. The seed served each queue on its own thread because anything else was unacceptably slow:
+/// the guest waits for a read before running anything else that needs it. With several queues (VIRTIO_BLK_F_MQ) each
+/// vCPU submits on a queue of its own, and the queues share only the file, whose pread/pwrite need no lock.
 /// </summary>
 internal sealed class BlockDevice : VirtioDevice
 {
@@ -29,15 +30,19 @@ internal sealed class BlockDevice : VirtioDevice
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
         _disk = new BlockDisk(settings.Path, settings.ReadOnly, log, flush, settings.Size);
-        _config = BlockProtocol.Config(_disk.Capacity);
+        _config = BlockProtocol.Config(_disk.Capacity, settings.NumQueues);
         if (_disk.TrailingBytes != 0)
         {
             log.Warning("block {0}: size {1} is not a whole number of sectors; the last {2} bytes are not served",
                 settings.Path, _disk.Size, _disk.TrailingBytes);
         }
         OfferedFeatures = (1UL << BlockProtocol.FeatureFlush) | (1UL << BlockProtocol.FeatureSegMax)
-            | (settings.ReadOnly ? 1UL << BlockProtocol.FeatureReadOnly : 0);
-        _queues = [new QueueDefinition("requests", QueueSize, () => new BlockRequestHandler(_disk, Counters))];
+            | (settings.ReadOnly ? 1UL << BlockProtocol.FeatureReadOnly : 0)
+            | (settings.NumQueues > 1 ? 1UL << BlockProtocol.FeatureMultiQueue : 0);
+        _queues = settings.NumQueues == 1
+            ? [new QueueDefinition("requests", QueueSize, () => new BlockRequestHandler(_disk, Counters), settings.PollMax)]
+            : [.. Enumerable.Range(0, settings.NumQueues).Select(i =>
+                new QueueDefinition($"requests{i}", QueueSize, () => new BlockRequestHandler(_disk, Counters), settings.PollMax))];
     }
 
     public override byte DeviceType => BlockProtocol.DeviceId;
@@ -57,6 +62,10 @@ internal sealed class BlockDevice : VirtioDevice
     public override string Describe()
     {
         string text = $"virtblock {_disk.Capacity} sectors";
+        if (_queues.Count > 1)
+        {
+            text += $", {_queues.Count} queues";
+        }
         if (_disk.ReadOnly)
         {
             text += " (read-only)";

@@ -26,6 +26,7 @@ internal static class BlockProtocol
     public const int FeatureSegMax = 2;
     public const int FeatureReadOnly = 5;
     public const int FeatureFlush = 9;
+    public const int FeatureMultiQueue = 12;
 
     /// <summary>
     /// Two descriptors of every request are the header and the status: the rest of a queue's worth is data,
@@ -35,6 +36,11 @@ internal static class BlockProtocol
 
     /// <summary>capacity, size_max and seg_max: the config stops before the geometry, as the seed's did.</summary>
     public const int ConfigSize = 16;
+
+    /// <summary>With VIRTIO_BLK_F_MQ the config runs to num_queues, a u16 at offset 34.</summary>
+    public const int MultiQueueConfigSize = 36;
+
+    private const int NumQueuesOffset = 34;
 
     public static (uint Type, ulong Sector) ParseHeader(ReadOnlySpan<byte> header)
         => (BinaryPrimitives.ReadUInt32LittleEndian(header), BinaryPrimitives.ReadUInt64LittleEndian(header[8..]));
@@ -55,9 +61,14 @@ internal static class BlockProtocol
         return true;
     }
 
-    public static byte[] Config(ulong capacity)
+    /// <summary>The config space; with more than one queue it reaches num_queues (geometry and the rest stay 0: not offered).</summary>
+    public static byte[] Config(ulong capacity, int queues = 1)
     {
-        var config = new byte[ConfigSize];
+        var config = new byte[queues > 1 ? MultiQueueConfigSize : ConfigSize];
+        if (queues > 1)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(config.AsSpan(NumQueuesOffset), checked((ushort)queues));
+        }
         BinaryPrimitives.WriteUInt64LittleEndian(config, capacity);
         BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(8), 0); // size_max: not offered
         BinaryPrimitives.WriteUInt32LittleEndian(config.AsSpan(12), SegMax);

@@ -103,13 +103,13 @@ public sealed class ReferenceDefaultsTests : IClassFixture<ConfigFixture>
         Assert.Equal(bytes, _fixture.Read($"memory = {text}").MemoryBytes);
 
     [Fact]
-    public void Reference_is_the_embedded_resource_with_the_pinned_dispatchers()
+    public void Reference_is_the_embedded_resource_with_the_launcher_dispatchers()
     {
         Config reference = LauncherSettingsReader.Reference;
 
         Assert.Equal("auto", reference.GetString("lguest.engine"));
         Assert.Equal("PinnedDispatcher", reference.GetString("akka.actor.lguest-run-loop-dispatcher.type"));
-        Assert.Equal("PinnedDispatcher", reference.GetString("akka.actor.lguest-queue-dispatcher.type"));
+        Assert.Equal("Lguest.Actors.Dispatch.EventFdDispatcherConfigurator, Lguest.Actors", reference.GetString("akka.actor.lguest-queue-dispatcher.type"));
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace Lguest.Actors.Tests.Support;
 
 internal static class TestConfig
 {
-    /// <summary>The runtime's own reference configuration (its pinned dispatchers), quiet logging.</summary>
+    /// <summary>The runtime's own reference configuration (its dispatchers), quiet logging.</summary>
     public static Config Akka { get; } = ConfigurationFactory.ParseString("akka.loglevel = WARNING")
-        .WithFallback(ConfigurationFactory.ParseString("akka.actor.lguest-queue-dispatcher.type = PinnedDispatcher\nakka.actor.lguest-run-loop-dispatcher.type = PinnedDispatcher"));
+        .WithFallback(LauncherSettingsReader.Reference);
 }
