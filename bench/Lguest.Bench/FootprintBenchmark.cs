@@ -22,7 +22,7 @@ internal static class FootprintBenchmark
         foreach (int devices in (int[])[1, 16])
         {
             IReadOnlyList<string> files = images.Sparse(devices);
-            (double ms, double rss, long threads) ours = Measure(() => BackEndProcess.StartOurs(images.Directory, files, launcher));
+            (double ms, double rss, long threads) ours = Measure(() => BackEndProcess.StartOurs(images.Directory, files, hostDll: launcher));
             single ??= ours;
             (double ms, double rss, long threads)? peer = BackEndProcess.PeerAvailable && !options.NoPeer
                 ? Measure(() => BackEndProcess.StartPeer(images.Directory, files))
