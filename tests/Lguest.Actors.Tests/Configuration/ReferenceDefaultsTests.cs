@@ -42,10 +42,10 @@ public sealed class ReferenceDefaultsTests : IClassFixture<ConfigFixture>
 
         Assert.Equal(
             [
-                new ConsoleSettings(),
                 new BlockSettings(_fixture.Disk, ReadOnly: false),
                 new RngSettings("/dev/urandom", 65536),
                 new NetSettings("10.0.0.1", null, null, "tap%d"),
+                new ConsoleSettings(),
             ],
             settings.Devices);
     }
