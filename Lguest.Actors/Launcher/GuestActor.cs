@@ -69,7 +69,7 @@ internal sealed class GuestActor : ReceiveActor
         _bus = new LguestBus(_memory, _settings.MemoryBytes);
         AddDevices();
 
-        LoadedKernel kernel = KernelLoader.Load(_memory, _settings.Kernel);
+        LoadedKernel kernel = KernelLoader.Load(_memory, _settings.Kernel, _settings.MemoryBytes);
         InitrdPlacement? initrd = string.IsNullOrEmpty(_settings.Initrd)
             ? null
             : InitrdLoader.Load(_memory, _settings.MemoryBytes, _settings.Initrd, kernel);
@@ -178,7 +178,6 @@ internal sealed class GuestActor : ReceiveActor
         byte status = device.Record.Status;
         if (status == 0)
         {
-            device.Record.ResetAcknowledgedFeatures();
             ResetDevice(device);
         }
         else if ((status & DeviceStatus.Failed) != 0)
@@ -247,12 +246,17 @@ internal sealed class GuestActor : ReceiveActor
         device.Actor.Tell(new DeviceProtocol.Activate(_memory!, features, wirings));
     }
 
+    /// <summary>
+    /// The seed's reset_device, reached from status 0 and from FAILED on a running device alike: both forget what
+    /// the guest acknowledged, so the next DRIVER_OK negotiates afresh instead of starting with a stale feature set.
+    /// </summary>
     private void ResetDevice(GuestDevice device)
     {
         if (_settings.Verbose)
         {
             _log.Info("resetting device {0}", device.Model.Name);
         }
+        device.Record.ResetAcknowledgedFeatures();
         device.Running = false;
         _awaitingDevices++;
         device.Actor.Tell(new DeviceProtocol.Reset());

@@ -77,18 +77,22 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
     }
 
     [Fact]
-    public async Task Failed_status_resets_a_running_device()
+    public async Task Failed_status_resets_a_running_device_and_forgets_acknowledged_features_as_status_zero_does()
     {
         using var guest = new TestGuest();
         Task<LauncherExit> exit = GuestLauncher.RunAsync(Sys, guest.Settings, guest.Environment, default);
         ScriptedEngine engine = guest.WaitForBoot();
         var side = new GuestSide(engine, TestGuest.MemoryBytes);
         side.Start(0);
+        ulong acked = side.DescriptorAddress(0) + 5 + 8 + 4; // one vqconfig, then 4 offered feature bytes
+        side.Memory.Write(acked + 3, (byte)0x10); // the guest acknowledges INDIRECT_DESC (bit 28)
         int resetsBefore = guest.Devices[0].Resets;
 
         side.SetStatus(0, GuestSide.Acknowledge | GuestSide.Driver | GuestSide.DriverOk | GuestSide.Failed);
 
         AwaitCondition(() => guest.Devices[0].Resets > resetsBefore, Patience);
+        // lguest.c: FAILED on a running device calls reset_device(), which memsets the acknowledged half to 0.
+        Assert.Equal(0u, side.Memory.Read<uint>(acked));
         engine.Feed(new EngineOutcome.Died("CRASH: Power down"));
         Assert.Equal(LauncherExit.PoweredOff, (await exit.WaitAsync(Patience)).ExitCode);
     }
