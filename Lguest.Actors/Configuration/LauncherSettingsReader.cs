@@ -17,6 +17,7 @@ internal static class LauncherSettingsReader
     private static readonly (string, EngineKind)[] Engines =
     [
         ("auto", EngineKind.Auto), ("lguest", EngineKind.Lguest), ("simulated", EngineKind.Simulated), ("vhost-user", EngineKind.VhostUser),
+        ("lguest-model", EngineKind.LguestModel),
     ];
 
     private static readonly (string, GuestErrorPolicy)[] GuestErrorPolicies =
