@@ -88,14 +88,17 @@ internal sealed class SimulatedGuestRig : IDisposable
     }
 
     /// <summary>Runs the launcher with <paramref name="program"/> as the guest; the launcher's exit, once its actors have stopped.</summary>
-    public async Task<LauncherExit> RunAsync(ActorSystem system, Action<SimulatedGuest> program)
+    public Task<LauncherExit> RunAsync(ActorSystem system, Action<SimulatedGuest> program) => RunAsync(system, program, default);
+
+    /// <summary>As above; cancelling <paramref name="shutdown"/> is what SIGINT or SIGTERM does to the host.</summary>
+    public async Task<LauncherExit> RunAsync(ActorSystem system, Action<SimulatedGuest> program, CancellationToken shutdown)
     {
         var environment = new GuestEnvironment(
             settings => LguestModelEngine.Create(settings.LguestDevice, hv => Boot(hv, settings.Simulated.InterruptTimeout, program)),
             device => DeviceFactory.Create(device, StdinReader, StdoutWriter, system.Log, _hooks),
             StdinReader,
             StdoutWriter);
-        LauncherExit exit = await GuestLauncher.RunAsync(system, Settings, environment, default).WaitAsync(ExitBound);
+        LauncherExit exit = await GuestLauncher.RunAsync(system, Settings, environment, shutdown).WaitAsync(ExitBound, CancellationToken.None);
         _guestFailure?.Throw();
         return exit;
     }
