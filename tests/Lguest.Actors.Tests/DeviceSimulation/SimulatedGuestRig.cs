@@ -34,6 +34,17 @@ internal sealed class SimulatedGuestRig : IDisposable
     private ExceptionDispatchInfo? _guestFailure;
 
     public SimulatedGuestRig(GuestErrorPolicy policy, Action<FileDescriptor>? blockFlush, params DeviceSettings[] devices)
+        : this(policy, blockFlush, devices.Append(new ConsoleSettings()).ToList())
+    {
+    }
+
+    /// <summary>With exactly <paramref name="allDevices"/> on the bus, in that order (the console too, if wanted).</summary>
+    public SimulatedGuestRig(IReadOnlyList<DeviceSettings> allDevices)
+        : this(GuestErrorPolicy.KillLauncher, null, allDevices)
+    {
+    }
+
+    private SimulatedGuestRig(GuestErrorPolicy policy, Action<FileDescriptor>? blockFlush, IReadOnlyList<DeviceSettings> allDevices)
     {
         string kernel = Path.Combine(_directory, "vmlinux");
         var elf = new ElfImageBuilder(is64: false) { Entry = KernelAddress };
@@ -50,7 +61,7 @@ internal sealed class SimulatedGuestRig : IDisposable
             User: null,
             LguestDevice: "/dev/lguest",
             new SupervisionSettings(policy, MaxRestarts: 3, TimeSpan.FromMinutes(1)),
-            [.. devices, new ConsoleSettings()],
+            allDevices,
             new SimulatedSettings(TimeSpan.FromSeconds(10), string.Empty));
         (StdinReader, Stdin) = Pipe.Create();
         (Stdout, StdoutWriter) = Pipe.Create();
