@@ -37,6 +37,7 @@ public sealed class DevLguestModel : ILguestSyscalls, IDisposable
     private readonly int _eventFdLimit;
     private readonly object _lock = new();
     private readonly Dictionary<int, ModelGuest?> _files = [];
+    private readonly OpenFileInspector _descriptors = new();
     private int _nextDescriptor = FirstDescriptor;
 
     /// <param name="program">The guest: what runs on its CPU, usually <see cref="SimulatedLinux"/>.</param>
@@ -98,7 +99,7 @@ public sealed class DevLguestModel : ILguestSyscalls, IDisposable
         {
             LguestAbi.LHREQ_INITIALIZE => Initialize(fd, guest, buffer),
             LguestAbi.LHREQ_IRQ => SendIrq(guest!, buffer),
-            LguestAbi.LHREQ_EVENTFD => AttachEventFd(guest!, buffer),
+            LguestAbi.LHREQ_EVENTFD => AttachEventFd(guest!, buffer, _descriptors),
             _ => -Errno.EINVAL,
         };
     }
@@ -181,6 +182,7 @@ public sealed class DevLguestModel : ILguestSyscalls, IDisposable
         {
             Close(fd);
         }
+        _descriptors.Dispose();
     }
 
     /// <summary>The kernel's <c>current</c>: a managed thread is one OS thread for its whole life.</summary>
@@ -249,7 +251,7 @@ public sealed class DevLguestModel : ILguestSyscalls, IDisposable
         return 0;
     }
 
-    private static long AttachEventFd(ModelGuest guest, ReadOnlySpan<byte> buffer)
+    private static long AttachEventFd(ModelGuest guest, ReadOnlySpan<byte> buffer, OpenFileInspector descriptors)
     {
         if (buffer.Length < 3 * Word)
         {
@@ -266,7 +268,7 @@ public sealed class DevLguestModel : ILguestSyscalls, IDisposable
             return -Errno.ENOMEM;
         }
         // eventfd_ctx_fdget(): EBADF for a descriptor that is not open, EINVAL for one that is not an eventfd.
-        string? target = fd > int.MaxValue ? null : ReadLink($"/proc/self/fd/{fd}");
+        string? target = fd > int.MaxValue ? null : descriptors.Describe((int)fd);
         if (target is null)
         {
             return -Errno.EBADF;
@@ -277,18 +279,6 @@ public sealed class DevLguestModel : ILguestSyscalls, IDisposable
         }
         using var borrowed = new FileDescriptor((int)fd, ownsHandle: false);
         return guest.EventFds.Add(address, borrowed);
-    }
-
-    private static string? ReadLink(string path)
-    {
-        try
-        {
-            return new FileInfo(path).LinkTarget;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
     }
 
     private bool TryGetFile(int fd, out ModelGuest? guest)
