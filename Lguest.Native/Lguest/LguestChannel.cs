@@ -75,7 +75,7 @@ public sealed class LguestChannel : IDisposable
     public LguestTask CurrentTask() => _syscalls.CurrentTask();
 
     /// <summary>Signals <paramref name="task"/>: if it is inside <see cref="Run"/>, Run returns <see cref="LguestRunOutcome.Interrupted"/>.</summary>
-    public void Interrupt(LguestTask task) => _syscalls.SignalTask(task);
+    public void Signal(LguestTask task) => _syscalls.SignalTask(task);
 
     /// <summary>
     /// Runs the guest until it needs us. A full word is a NOTIFY address; ENOENT means it died and a second read

@@ -80,7 +80,7 @@ internal sealed class LguestEngine(LguestChannel channel) : IGuestEngine
         _stopping = true;
         if (_runner is { } runner)
         {
-            channel.Interrupt(runner);
+            channel.Signal(runner);
         }
     }
 
