@@ -258,10 +258,6 @@ internal sealed class GuestActor : ReceiveActor
     }
 
     /// <summary>
-    /// The seed's reset_device, reached from status 0 and from FAILED on a running device alike: both forget what
-    /// the guest acknowledged, so the next DRIVER_OK negotiates afresh instead of starting with a stale feature set.
-    /// </summary>
-    /// <summary>
     /// The queue's eventfd, attached to its ring address the first time the device starts and kept for the guest's
     /// life. The kernel's table only grows and the first match wins, so an eventfd attached after a reset would never
     /// see a kick: they would all go to the first one. Each activation gets a duplicate (the queue actor owns and
@@ -287,6 +283,10 @@ internal sealed class GuestActor : ReceiveActor
         return kick;
     }
 
+    /// <summary>
+    /// The seed's reset_device, reached from status 0 and from FAILED on a running device alike: both forget what
+    /// the guest acknowledged, so the next DRIVER_OK negotiates afresh instead of starting with a stale feature set.
+    /// </summary>
     private void ResetDevice(GuestDevice device)
     {
         if (_settings.Verbose)
