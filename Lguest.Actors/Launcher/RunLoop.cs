@@ -80,6 +80,10 @@ internal sealed class RunLoop : IDisposable
         _go.Dispose();
     }
 
+    /// <summary>
+    /// tell_kernel() then run_guest(), on this one thread, because the kernel only lets the initializing task run the
+    /// guest; between them it waits for <see cref="Start"/> so the chroot and privilege drop come first, as in the seed.
+    /// </summary>
     private void Run()
     {
         try
