@@ -8,6 +8,9 @@ public enum EngineKind
     Lguest,
     Simulated,
     VhostUser,
+
+    /// <summary>The lguest engine against a model of the host kernel's /dev/lguest, with the simulated guest.</summary>
+    LguestModel,
 }
 
 /// <summary>What happens when a guest breaks the virtio rules on one device.</summary>

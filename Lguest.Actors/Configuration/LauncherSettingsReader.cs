@@ -17,6 +17,7 @@ internal static class LauncherSettingsReader
     private static readonly (string, EngineKind)[] Engines =
     [
         ("auto", EngineKind.Auto), ("lguest", EngineKind.Lguest), ("simulated", EngineKind.Simulated), ("vhost-user", EngineKind.VhostUser),
+        ("lguest-model", EngineKind.LguestModel),
     ];
 
     private static readonly (string, GuestErrorPolicy)[] GuestErrorPolicies =
@@ -93,16 +94,13 @@ internal static class LauncherSettingsReader
     }
 
     /// <summary>
-    /// The console, when on, is always the first device, as in the seed; the listed devices follow it. Over
-    /// vhost-user the front end owns the console, and each listed device needs a socket of its own.
+    /// The listed devices in order, then the console, when on, as the LAST device: the seed called setup_console()
+    /// only after getopt had set up every --tunnet, --block and --rng, so the console's queues take the last IRQs
+    /// and the last virtio index. Over vhost-user the front end owns the console, and each listed device needs a
+    /// socket of its own.
     /// </summary>
     private static List<DeviceSettings> ReadDevices(ConfigSection lguest, Config section, EngineKind engine)
     {
-        var devices = new List<DeviceSettings>();
-        if (lguest.Boolean("console") && engine != EngineKind.VhostUser)
-        {
-            devices.Add(new ConsoleSettings());
-        }
         List<DeviceSettings> listed = DeviceSettingsReader.Read(section, Section);
         if (engine == EngineKind.VhostUser)
         {
@@ -126,8 +124,11 @@ internal static class LauncherSettingsReader
                 }
             }
         }
-        devices.AddRange(listed);
-        return devices;
+        if (lguest.Boolean("console") && engine != EngineKind.VhostUser)
+        {
+            listed.Add(new ConsoleSettings());
+        }
+        return listed;
     }
 
     /// <summary>

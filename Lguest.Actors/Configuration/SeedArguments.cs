@@ -5,7 +5,8 @@ namespace Lguest.Actors.Configuration;
 
 /// <summary>
 /// The seed's command line, as getopt_long parsed it (options may come anywhere before "--", and "--opt VALUE"
-/// works as well as "--opt=VALUE"), turned into lguest config. Devices follow the console in argument order.
+/// works as well as "--opt=VALUE"), turned into lguest config. Devices keep argument order; the console (lguest.console) follows them all, as the
+/// seed's setup_console() came after getopt.
 /// </summary>
 internal static class SeedArguments
 {

@@ -1,6 +1,7 @@
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines.DevLguest;
+using Lguest.Actors.Engines.DevLguest.Model;
 using Lguest.Actors.Engines.Simulated;
 using Lguest.Native.Lguest;
 
@@ -17,6 +18,8 @@ internal static class EngineSelector
                 return new LguestEngine(LguestChannel.Open(settings.LguestDevice));
             case EngineKind.Simulated:
                 return new SimulatedEngine(settings.Simulated);
+            case EngineKind.LguestModel:
+                return LguestModelEngine.Create(settings.LguestDevice, hv => new SimulatedLinux(hv, settings.Simulated).Boot());
             case EngineKind.Auto when File.Exists(settings.LguestDevice):
                 log.Info("engine auto: {0} exists, using the lguest engine", settings.LguestDevice);
                 return new LguestEngine(LguestChannel.Open(settings.LguestDevice));

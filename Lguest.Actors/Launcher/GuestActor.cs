@@ -69,7 +69,7 @@ internal sealed class GuestActor : ReceiveActor
         _bus = new LguestBus(_memory, _settings.MemoryBytes);
         AddDevices();
 
-        LoadedKernel kernel = KernelLoader.Load(_memory, _settings.Kernel);
+        LoadedKernel kernel = KernelLoader.Load(_memory, _settings.Kernel, _settings.MemoryBytes);
         InitrdPlacement? initrd = string.IsNullOrEmpty(_settings.Initrd)
             ? null
             : InitrdLoader.Load(_memory, _settings.MemoryBytes, _settings.Initrd, kernel);
@@ -80,13 +80,14 @@ internal sealed class GuestActor : ReceiveActor
 
         _log.Info("guest {0}: {1} MiB on the {2} engine, {3} kernel entry {4:x}, {5} device(s)",
             _incarnation.Boots, _settings.MemoryBytes >> 20, _engine.Name, kernel.Format, kernel.EntryPoint, _devices.Count);
-        _engine.Initialize(_memory, _bus.GuestLimit, kernel.EntryPoint);
+        // LHREQ_INITIALIZE is written by the run-loop thread, the one that will read: the kernel binds the guest to it.
+        _runLoop = new RunLoop(_engine, Self, _memory, _bus.GuestLimit, kernel.EntryPoint);
+        _runLoop.Initialize();
 
         if (_incarnation.Boots == 1)
         {
             _environment.AfterFirstSetup?.Invoke();
         }
-        _runLoop = new RunLoop(_engine, Self);
         _runLoop.Start();
     }
 
@@ -105,6 +106,7 @@ internal sealed class GuestActor : ReceiveActor
         _incarnation.Leave(_engine, _memory);
         _engine = null;
         _memory = null;
+        DisposeKicks();
     }
 
     /// <summary>Children have stopped by now (Akka stops them before a parent's PostStop), so memory can go.</summary>
@@ -113,6 +115,16 @@ internal sealed class GuestActor : ReceiveActor
         _runLoop?.Dispose();
         _engine?.Dispose();
         _memory?.Dispose();
+        DisposeKicks();
+    }
+
+    /// <summary>The queue actors hold duplicates, so ours can go whether or not they have stopped yet.</summary>
+    private void DisposeKicks()
+    {
+        foreach (GuestDevice device in _devices)
+        {
+            device.DisposeKicks();
+        }
     }
 
     private void AddDevices()
@@ -178,7 +190,6 @@ internal sealed class GuestActor : ReceiveActor
         byte status = device.Record.Status;
         if (status == 0)
         {
-            device.Record.ResetAcknowledgedFeatures();
             ResetDevice(device);
         }
         else if ((status & DeviceStatus.Failed) != 0)
@@ -227,8 +238,7 @@ internal sealed class GuestActor : ReceiveActor
         var wirings = new List<QueueWiring>();
         foreach (LguestVirtqueueInfo queue in device.Record.Virtqueues)
         {
-            var kick = Native.Interop.EventFd.Create();
-            _engine!.AttachEventFd(queue.RingAddress, kick);
+            var kick = Native.Interop.EventFd.Adopt(AttachedKick(device, queue).Descriptor.Duplicate());
             wirings.Add(new QueueWiring(
                 queue.Index,
                 device.Model.Queues[queue.Index].Name,
@@ -236,7 +246,7 @@ internal sealed class GuestActor : ReceiveActor
                 SplitQueueLayout.Legacy(queue.RingAddress, queue.Size, LguestAbi.LGUEST_VRING_ALIGN),
                 ringFeatures,
                 kick,
-                new EngineInterruptLine(_engine, queue.Irq)));
+                new EngineInterruptLine(_engine!, queue.Irq)));
         }
         device.Running = true;
         if (_settings.Verbose)
@@ -247,12 +257,43 @@ internal sealed class GuestActor : ReceiveActor
         device.Actor.Tell(new DeviceProtocol.Activate(_memory!, features, wirings));
     }
 
+    /// <summary>
+    /// The queue's eventfd, attached to its ring address the first time the device starts and kept for the guest's
+    /// life. The kernel's table only grows and the first match wins, so an eventfd attached after a reset would never
+    /// see a kick: they would all go to the first one. Each activation gets a duplicate (the queue actor owns and
+    /// closes it); kicks that arrive while the device is reset wait in the shared counter for the next activation.
+    /// </summary>
+    private Native.Interop.EventFd AttachedKick(GuestDevice device, LguestVirtqueueInfo queue)
+    {
+        if (device.Kicks[queue.Index] is { } attached)
+        {
+            return attached;
+        }
+        var kick = Native.Interop.EventFd.Create();
+        try
+        {
+            _engine!.AttachEventFd(queue.RingAddress, kick);
+        }
+        catch
+        {
+            kick.Dispose();
+            throw;
+        }
+        device.Kicks[queue.Index] = kick;
+        return kick;
+    }
+
+    /// <summary>
+    /// The seed's reset_device, reached from status 0 and from FAILED on a running device alike: both forget what
+    /// the guest acknowledged, so the next DRIVER_OK negotiates afresh instead of starting with a stale feature set.
+    /// </summary>
     private void ResetDevice(GuestDevice device)
     {
         if (_settings.Verbose)
         {
             _log.Info("resetting device {0}", device.Model.Name);
         }
+        device.Record.ResetAcknowledgedFeatures();
         device.Running = false;
         _awaitingDevices++;
         device.Actor.Tell(new DeviceProtocol.Reset());
@@ -308,5 +349,16 @@ internal sealed class GuestActor : ReceiveActor
         public IActorRef Actor { get; } = actor;
 
         public bool Running { get; set; }
+
+        /// <summary>Per queue, the eventfd attached to the engine (null until the device first starts).</summary>
+        public Native.Interop.EventFd?[] Kicks { get; } = new Native.Interop.EventFd?[record.Virtqueues.Count];
+
+        public void DisposeKicks()
+        {
+            foreach (Native.Interop.EventFd? kick in Kicks)
+            {
+                kick?.Dispose();
+            }
+        }
     }
 }

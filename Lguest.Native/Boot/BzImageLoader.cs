@@ -10,7 +10,7 @@ namespace Lguest.Native.Boot;
 /// </summary>
 internal static class BzImageLoader
 {
-    public static LoadedKernel Load(ImageFile file, GuestMemory memory)
+    public static LoadedKernel Load(ImageFile file, GuestMemory memory, ulong ramSize)
     {
         if (file.Length < BootProtocol.MinimumBzImageHeader)
         {
@@ -43,6 +43,14 @@ internal static class BzImageLoader
                 BootImageError.KernelTooLarge,
                 file.Path,
                 $"0x{payloadSize:x} bytes of protected-mode code do not fit in guest memory (0x{memory.Size:x} bytes) from 0x{BootProtocol.BzImageLoadAddress:x}");
+        }
+        if (payloadSize > ramSize - Math.Min(ramSize, BootProtocol.BzImageLoadAddress))
+        {
+            // Above RAM is the lguest device page, then the rings: a kernel reaching there would overwrite them.
+            throw new BootImageException(
+                BootImageError.KernelTooLarge,
+                file.Path,
+                $"0x{payloadSize:x} bytes of protected-mode code from 0x{BootProtocol.BzImageLoadAddress:x} run past the end of guest RAM (0x{ramSize:x} bytes) into the device page");
         }
 
         file.CopyTo(memory, BootProtocol.BzImageLoadAddress, payloadOffset, payloadSize);

@@ -27,10 +27,10 @@ internal static class ElfLoader
 
     public static ReadOnlySpan<byte> Magic => [0x7f, (byte)'E', (byte)'L', (byte)'F'];
 
-    public static LoadedKernel Load(ImageFile file, GuestMemory memory)
+    public static LoadedKernel Load(ImageFile file, GuestMemory memory, ulong ramSize)
     {
         ElfLayout layout = ReadLayout(file);
-        Segment[] segments = ReadLoadableSegments(file, memory, layout);
+        Segment[] segments = ReadLoadableSegments(file, memory, ramSize, layout);
 
         // Only now, with every segment checked, do we touch guest memory.
         ulong lowest = ulong.MaxValue;
@@ -104,7 +104,7 @@ internal static class ElfLoader
         return new ElfLayout(is64 ? KernelFormat.Elf64 : KernelFormat.Elf32, entry, tableOffset, count, programHeaderSize);
     }
 
-    private static Segment[] ReadLoadableSegments(ImageFile file, GuestMemory memory, ElfLayout layout)
+    private static Segment[] ReadLoadableSegments(ImageFile file, GuestMemory memory, ulong ramSize, ElfLayout layout)
     {
         // Bounded by ProgramHeaderTableLimit above, so this cannot be made huge by the file.
         byte[] table = new byte[layout.Count * layout.EntrySize];
@@ -129,7 +129,7 @@ internal static class ElfLoader
                     BinaryPrimitives.ReadUInt32LittleEndian(p[12..]),
                     BinaryPrimitives.ReadUInt32LittleEndian(p[16..]),
                     BinaryPrimitives.ReadUInt32LittleEndian(p[20..]));
-            Check(file, memory, i, s);
+            Check(file, memory, ramSize, i, s);
             if (s.MemorySize != 0)
             {
                 segments.Add(s);
@@ -142,7 +142,7 @@ internal static class ElfLoader
         return [.. segments];
     }
 
-    private static void Check(ImageFile file, GuestMemory memory, int index, Segment s)
+    private static void Check(ImageFile file, GuestMemory memory, ulong ramSize, int index, Segment s)
     {
         if (s.FileSize > s.MemorySize)
         {
@@ -162,6 +162,14 @@ internal static class ElfLoader
                 BootImageError.KernelTooLarge,
                 file.Path,
                 $"segment {index} at 0x{s.PhysicalAddress:x}+0x{s.MemorySize:x} is not inside guest memory (0x{memory.Size:x} bytes)");
+        }
+        if (s.PhysicalAddress + s.MemorySize > ramSize)
+        {
+            // Above RAM is the lguest device page, then the rings: a kernel reaching there would overwrite them.
+            throw new BootImageException(
+                BootImageError.KernelTooLarge,
+                file.Path,
+                $"segment {index} at 0x{s.PhysicalAddress:x}+0x{s.MemorySize:x} runs past the end of guest RAM (0x{ramSize:x} bytes) into the device page");
         }
         if (s.PhysicalAddress < BootProtocol.BootAreaEnd)
         {

@@ -17,9 +17,17 @@ public static class KernelLoader
     /// guest memory as it was. Throws <see cref="BootImageException"/> for a bad image and IOException when the file
     /// cannot be read.
     /// </summary>
-    public static LoadedKernel Load(GuestMemory memory, string path)
+    public static LoadedKernel Load(GuestMemory memory, string path) => Load(memory, path, memory?.Size ?? 0);
+
+    /// <summary>
+    /// As above, for a guest whose RAM is only the first <paramref name="ramSize"/> bytes of <paramref name="memory"/>:
+    /// the lguest device page and ring pages sit right above RAM, so a kernel must end at or below
+    /// <paramref name="ramSize"/> or it would overwrite them.
+    /// </summary>
+    public static LoadedKernel Load(GuestMemory memory, string path, ulong ramSize)
     {
         ArgumentNullException.ThrowIfNull(memory);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(ramSize, memory.Size);
         using ImageFile file = ImageFile.Open(path);
         if (file.Length < SmallestHeader)
         {
@@ -31,7 +39,7 @@ public static class KernelLoader
         Span<byte> magic = stackalloc byte[4];
         file.ReadExactly(0, magic);
         return magic.SequenceEqual(ElfLoader.Magic)
-            ? ElfLoader.Load(file, memory)
-            : BzImageLoader.Load(file, memory);
+            ? ElfLoader.Load(file, memory, ramSize)
+            : BzImageLoader.Load(file, memory, ramSize);
     }
 }

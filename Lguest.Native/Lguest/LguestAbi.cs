@@ -6,7 +6,9 @@ namespace Lguest.Native.Lguest;
 /// </summary>
 public static class LguestAbi
 {
-    // Requests written to /dev/lguest: the first native word of every write.
+    // Requests written to /dev/lguest: the first native word of every write. The header numbers all five, but the
+    // seed's kernel (lguest_user.c's write()) accepts only INITIALIZE, IRQ and EVENTFD and answers EINVAL to the rest:
+    // GETDMA and BREAK were gone by then, so the launcher never sends them.
     public const int LHREQ_INITIALIZE = 0;
     public const int LHREQ_GETDMA = 1;
     public const int LHREQ_IRQ = 2;

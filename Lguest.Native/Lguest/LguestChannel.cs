@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Lguest.Native.Interop;
 
@@ -5,19 +6,27 @@ namespace Lguest.Native.Lguest;
 
 /// <summary>
 /// Our conversation with the host's lguest module through /dev/lguest: writes configure the guest and poke it,
-/// and a read runs it until it wants something from us. One channel is one guest.
+/// and a read runs it until it wants something from us. One channel is one guest. Every call goes through an
+/// <see cref="ILguestSyscalls"/>, so the same code runs against the real device and against a model of the kernel.
 /// </summary>
-public sealed unsafe class LguestChannel : IDisposable
+public sealed class LguestChannel : IDisposable
 {
-    /// <summary>We are CPU 0; the host never supported another.</summary>
+    /// <summary>We are CPU 0; the host never supported another. The file offset is the CPU number.</summary>
     private const long Cpu = 0;
 
-    private readonly FileDescriptor _descriptor;
+    private readonly ILguestSyscalls _syscalls;
+    private readonly SafeHandle _handle;
 
-    /// <summary>Over any descriptor, so tests can feed Run from a file and read requests out of a pipe.</summary>
+    /// <summary>Over any descriptor with the host's calls, so tests can feed Run from a file and read requests out of a pipe.</summary>
     internal LguestChannel(FileDescriptor descriptor, string path)
+        : this(HostLguestSyscalls.Instance, descriptor, path)
     {
-        _descriptor = descriptor;
+    }
+
+    private LguestChannel(ILguestSyscalls syscalls, SafeHandle handle, string path)
+    {
+        _syscalls = syscalls;
+        _handle = handle;
         Path = path;
     }
 
@@ -27,31 +36,33 @@ public sealed unsafe class LguestChannel : IDisposable
     /// Opens the device. Its absence is the normal case on any modern machine, so it gets its own exception that
     /// tells the user what lguest needs and what to run instead.
     /// </summary>
-    public static LguestChannel Open(string path = "/dev/lguest")
+    public static LguestChannel Open(string path = "/dev/lguest", ILguestSyscalls? syscalls = null)
     {
-        try
+        syscalls ??= HostLguestSyscalls.Instance;
+        int fd = syscalls.Open(path);
+        if (fd < 0)
         {
-            return new LguestChannel(FileDescriptor.Open(path, LibC.O_RDWR), path);
+            var failure = SystemCall.Failure(-fd, $"open {path}");
+            throw -fd is Errno.ENOENT or Errno.ENODEV or Errno.ENXIO ? new LguestUnavailableException(path, failure) : failure;
         }
-        catch (SystemCallException e) when (e.Errno is Errno.ENOENT or Errno.ENODEV or Errno.ENXIO)
-        {
-            throw new LguestUnavailableException(path, e);
-        }
+        return new LguestChannel(syscalls, new ChannelHandle(syscalls, fd), path);
     }
 
     /// <summary>
     /// This is where the guest comes to be: the host learns where its memory is in our address space, how many
-    /// pages it may touch (RAM plus the device pages in use) and where to start it.
+    /// pages it may touch (RAM plus the device pages in use) and where to start it. The host binds the guest to the
+    /// calling thread: only that thread may <see cref="Run"/> it (any other gets EPERM).
     /// </summary>
     public void Initialize(nuint guestBase, nuint pageLimit, nuint entry)
         => Send(LguestRequest.Initialize(guestBase, pageLimit, entry), "initialize guest");
 
-    /// <summary>Raises interrupt line <paramref name="irq"/> (below 32) in the guest.</summary>
+    /// <summary>Raises interrupt line <paramref name="irq"/> (below 32) in the guest; any thread may.</summary>
     public void Interrupt(uint irq) => Send(LguestRequest.Interrupt(irq), $"send irq {irq}");
 
     /// <summary>
     /// Lets the host signal <paramref name="eventFd"/> directly when the guest notifies <paramref name="notifyAddress"/>,
-    /// so a queue's kick wakes its service thread without a trip through <see cref="Run"/>.
+    /// so a queue's kick wakes its service thread without a trip through <see cref="Run"/>. The host's table only
+    /// grows and its first match wins: attaching another eventfd to the same address later changes nothing.
     /// </summary>
     public void AttachEventFd(ulong notifyAddress, EventFd eventFd)
     {
@@ -60,42 +71,51 @@ public sealed unsafe class LguestChannel : IDisposable
         Send(LguestRequest.AttachEventFd(notifyAddress, fd.Number), $"attach eventfd to notify address 0x{notifyAddress:x}");
     }
 
-    /// <summary>
-    /// Break on stops the guest and blocks the caller until another thread writes break off. This is how a
-    /// waker forced a guest back to the launcher before eventfds existed.
-    /// </summary>
-    public void Break(bool on = true) => Send(LguestRequest.Break(on), on ? "break guest out" : "release break");
+    /// <summary>The calling thread, as the host knows it: the run loop records itself so a stop can signal it.</summary>
+    public LguestTask CurrentTask() => _syscalls.CurrentTask();
+
+    /// <summary>Signals <paramref name="task"/>: if it is inside <see cref="Run"/>, Run returns <see cref="LguestRunOutcome.Interrupted"/>.</summary>
+    public void Signal(LguestTask task) => _syscalls.SignalTask(task);
 
     /// <summary>
     /// Runs the guest until it needs us. A full word is a NOTIFY address; ENOENT means it died and a second read
-    /// says why; ERESTART means it wants a reboot. Anything else is a bug or an incompatible host.
-    /// The descriptor is leased for the whole run, so a Dispose from another thread takes effect once it returns.
+    /// says why; ERESTART means it wants a reboot; EINTR means a signal came first. Anything else is a bug or an
+    /// incompatible host. The descriptor is leased for the whole run, so a Dispose from another thread takes
+    /// effect once it returns.
     /// </summary>
     public LguestRunOutcome Run()
     {
-        using FileDescriptor.Lease fd = _descriptor.Borrow();
-        nuint word = 0;
-        nint r;
-        do
+        Span<byte> word = stackalloc byte[nuint.Size];
+        word.Clear();
+        long r;
+        bool leased = false;
+        try
         {
-            r = LibC.pread(fd.Number, &word, (nuint)sizeof(nuint), Cpu);
+            r = _syscalls.PRead(Lease(ref leased), word, Cpu);
         }
-        while (SystemCall.Interrupted(r));
-        return Interpret(r, SystemCall.ErrnoOf(r), word, ReadDeathReason, Path);
+        finally
+        {
+            Release(leased);
+        }
+        if (r == -Errno.EINTR)
+        {
+            return new LguestRunOutcome.Interrupted();
+        }
+        return Interpret(r < 0 ? -1 : r, r < 0 ? (int)-r : 0, MemoryMarshal.Read<nuint>(word), ReadDeathReason, Path);
     }
 
-    public void Dispose() => _descriptor.Dispose();
+    public void Dispose() => _handle.Dispose();
 
     /// <summary>What a run read's result means; pure apart from <paramref name="deathReason"/>, which is only asked on ENOENT.</summary>
     internal static LguestRunOutcome Interpret(long result, int errno, nuint word, Func<string> deathReason, string path)
     {
-        if (result == sizeof(nuint))
+        if (result == nuint.Size)
         {
             return new LguestRunOutcome.Notify(word);
         }
         if (result >= 0)
         {
-            throw new IOException($"run guest on {path}: read {result} bytes, expected a {sizeof(nuint)}-byte notify address");
+            throw new IOException($"run guest on {path}: read {result} bytes, expected a {nuint.Size}-byte notify address");
         }
         return errno switch
         {
@@ -114,35 +134,81 @@ public sealed unsafe class LguestChannel : IDisposable
 
     private string ReadDeathReason()
     {
-        byte* buffer = stackalloc byte[LguestAbi.DeathReasonLength];
-        using FileDescriptor.Lease fd = _descriptor.Borrow();
-        nint r;
+        byte[] buffer = new byte[LguestAbi.DeathReasonLength];
+        long r;
         do
         {
-            r = LibC.pread(fd.Number, buffer, LguestAbi.DeathReasonLength, Cpu);
+            bool leased = false;
+            try
+            {
+                r = _syscalls.PRead(Lease(ref leased), buffer, Cpu);
+            }
+            finally
+            {
+                Release(leased);
+            }
         }
-        while (SystemCall.Interrupted(r));
-        int errno = SystemCall.ErrnoOf(r);
-        if (errno != 0)
+        while (r == -Errno.EINTR);
+        if (r < 0)
         {
             // We are already reporting a death; a failure to learn its cause should not hide the death itself.
-            return $"the guest died and reading why failed: {Errno.Describe(errno)}";
+            return $"the guest died and reading why failed: {Errno.Describe((int)-r)}";
         }
-        return DecodeReason(new ReadOnlySpan<byte>(buffer, (int)r));
+        return DecodeReason(buffer.AsSpan(0, (int)r));
     }
 
     private void Send(nuint[] words, string operation)
     {
-        using FileDescriptor.Lease fd = _descriptor.Borrow();
-        fixed (nuint* p = words)
+        byte[] bytes = MemoryMarshal.AsBytes(words.AsSpan()).ToArray();
+        long r;
+        do
         {
-            nint r;
-            do
+            bool leased = false;
+            try
             {
-                r = LibC.write(fd.Number, p, (nuint)(words.Length * sizeof(nuint)));
+                r = _syscalls.Write(Lease(ref leased), bytes);
             }
-            while (SystemCall.Interrupted(r));
-            SystemCall.ThrowIfFailed(r, $"{operation} ({Path})");
+            finally
+            {
+                Release(leased);
+            }
         }
+        while (r == -Errno.EINTR);
+        if (r < 0)
+        {
+            SystemCall.Throw((int)-r, $"{operation} ({Path})");
+        }
+    }
+
+    /// <summary>Holds the descriptor open for one call (throws once disposed), and gives its number.</summary>
+    private int Lease(ref bool leased)
+    {
+        _handle.DangerousAddRef(ref leased);
+        return (int)_handle.DangerousGetHandle();
+    }
+
+    private void Release(bool leased)
+    {
+        if (leased)
+        {
+            _handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>The descriptor <see cref="Open"/> got, closed through the same syscalls once no call holds it.</summary>
+    private sealed class ChannelHandle : SafeHandle
+    {
+        private readonly ILguestSyscalls _syscalls;
+
+        public ChannelHandle(ILguestSyscalls syscalls, int fd)
+            : base(-1, ownsHandle: true)
+        {
+            _syscalls = syscalls;
+            SetHandle(fd);
+        }
+
+        public override bool IsInvalid => handle < 0;
+
+        protected override bool ReleaseHandle() => _syscalls.Close((int)handle) == 0;
     }
 }

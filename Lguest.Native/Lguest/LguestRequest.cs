@@ -35,9 +35,4 @@ internal static class LguestRequest
         ArgumentOutOfRangeException.ThrowIfNegative(eventFd);
         return [LguestAbi.LHREQ_EVENTFD, (nuint)notifyAddress, (nuint)eventFd];
     }
-
-    /// <summary>
-    /// Break on (1) pops the guest out of its run loop and blocks the writer until someone writes break off (0).
-    /// </summary>
-    public static nuint[] Break(bool on) => [LguestAbi.LHREQ_BREAK, on ? 1u : 0u];
 }

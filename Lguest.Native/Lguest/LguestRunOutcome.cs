@@ -1,6 +1,6 @@
 namespace Lguest.Native.Lguest;
 
-/// <summary>Why a read of /dev/lguest came back: the only three things the host ever says.</summary>
+/// <summary>Why a read of /dev/lguest came back: the three things the guest can cause, and a signal.</summary>
 public abstract record LguestRunOutcome
 {
     private LguestRunOutcome()
@@ -15,4 +15,10 @@ public abstract record LguestRunOutcome
 
     /// <summary>The guest asked to be rebooted.</summary>
     public sealed record Restart : LguestRunOutcome;
+
+    /// <summary>
+    /// A signal was pending (EINTR): the guest is untouched and the next read resumes it. This is the only way to get
+    /// a thread out of a running guest; the seed's kernel has no request for it.
+    /// </summary>
+    public sealed record Interrupted : LguestRunOutcome;
 }

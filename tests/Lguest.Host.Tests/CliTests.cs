@@ -39,7 +39,8 @@ public sealed class CliTests : IDisposable
         Assert.True(launch.Settings.Verbose);
         Assert.Equal(128UL << 20, launch.Settings.MemoryBytes);
         Assert.Equal("quiet", launch.Settings.CommandLine);
-        Assert.IsType<RngSettings>(launch.Settings.Devices[1]);
+        Assert.IsType<RngSettings>(launch.Settings.Devices[0]);
+        Assert.IsType<ConsoleSettings>(launch.Settings.Devices[1]); // the console last, as the seed's setup_console() follows getopt
     }
 
     [Fact]

@@ -3,8 +3,9 @@ using System.Text;
 namespace Lguest.Host.Tests;
 
 /// <summary>
-/// The launcher as a user runs it: the built Lguest.Host.dll, a config file, the simulated engine, and the guest's
-/// console on stdout. The guest boots a kernel built here, uses console, block and rng, and powers off.
+/// The launcher as a user runs it: the built Lguest.Host.dll, a config file, the simulated engine or the lguest
+/// engine over the kernel model (lguest-model), and the guest's console on stdout. The guest boots a kernel built
+/// here, uses console, block and rng, and powers off.
 /// </summary>
 public sealed class EndToEndTests : IDisposable
 {
@@ -17,12 +18,14 @@ public sealed class EndToEndTests : IDisposable
         File.WriteAllBytes(Path.Combine(_directory, "disk.img"), new byte[DiskBytes]);
     }
 
-    [Fact]
-    public async Task The_simulated_guest_boots_uses_its_devices_and_powers_off()
+    [Theory]
+    [InlineData("simulated")]
+    [InlineData("lguest-model")]
+    public async Task The_simulated_guest_boots_uses_its_devices_and_powers_off(string engine)
     {
-        string config = WriteConfig("""
+        string config = WriteConfig(engine, """
             lguest {
-              engine = simulated
+              engine = ENGINE
               memory = 32M
               kernel = "KERNEL"
               command-line = "root=/dev/vda sim.block=write-read sim.rng=64"
@@ -53,12 +56,14 @@ public sealed class EndToEndTests : IDisposable
         Assert.DoesNotContain(console, line => line.Contains("[INF]", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task A_guest_reboot_restarts_it_afresh_and_the_disk_still_works()
+    [Theory]
+    [InlineData("simulated")]
+    [InlineData("lguest-model")]
+    public async Task A_guest_reboot_restarts_it_afresh_and_the_disk_still_works(string engine)
     {
-        string config = WriteConfig("""
+        string config = WriteConfig(engine, """
             lguest {
-              engine = simulated
+              engine = ENGINE
               memory = 32M
               kernel = "KERNEL"
               command-line = "sim.reboot=once sim.block=write-read sim.rng=0"
@@ -80,13 +85,15 @@ public sealed class EndToEndTests : IDisposable
         Assert.StartsWith("lguest-sim marker, boot 2", Encoding.ASCII.GetString(disk, 0, 64));
     }
 
-    [SkippableAsRootFact]
-    public async Task Chroot_and_user_apply_once_the_guest_is_set_up_as_in_the_seed()
+    [SkippableAsRootTheory]
+    [InlineData("simulated")]
+    [InlineData("lguest-model")]
+    public async Task Chroot_and_user_apply_once_the_guest_is_set_up_as_in_the_seed(string engine)
     {
         string jail = Directory.CreateDirectory(Path.Combine(_directory, "jail")).FullName;
-        string config = WriteConfig($$"""
+        string config = WriteConfig(engine, $$"""
             lguest {
-              engine = simulated
+              engine = ENGINE
               memory = 32M
               kernel = "KERNEL"
               command-line = "sim.block=write-read sim.rng=8"
@@ -105,12 +112,14 @@ public sealed class EndToEndTests : IDisposable
         Assert.Contains("rng: read 8 bytes", run.Stdout);
     }
 
-    [Fact]
-    public async Task A_guest_that_panics_exits_1_with_its_reason()
+    [Theory]
+    [InlineData("simulated")]
+    [InlineData("lguest-model")]
+    public async Task A_guest_that_panics_exits_1_with_its_reason(string engine)
     {
-        string config = WriteConfig("""
+        string config = WriteConfig(engine, """
             lguest {
-              engine = simulated
+              engine = ENGINE
               memory = 32M
               kernel = "KERNEL"
               command-line = "sim.panic=no-init-found"
@@ -139,10 +148,12 @@ public sealed class EndToEndTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private string WriteConfig(string text)
+    /// <summary>Both the simulated engine and the lguest engine over the kernel model must run the same guest.</summary>
+    private string WriteConfig(string engine, string text)
     {
         string path = Path.Combine(_directory, "guest.hocon");
         File.WriteAllText(path, text
+            .Replace("ENGINE", engine, StringComparison.Ordinal)
             .Replace("KERNEL", Path.Combine(_directory, "vmlinux"), StringComparison.Ordinal)
             .Replace("DISK", Path.Combine(_directory, "disk.img"), StringComparison.Ordinal));
         return path;

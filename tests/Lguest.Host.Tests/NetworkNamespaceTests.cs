@@ -60,7 +60,7 @@ public sealed class NetworkNamespaceTests : IDisposable
 
         Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\nstdout:\n{run.Stdout}\nstderr:\n{run.Stderr}");
         string[] console = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Contains("virtio: device 0 console: features 0x0", console);
+        Assert.Contains("virtio: device 3 console: features 0x0", console); // block, rng, net, then the console last, as in the seed
         Assert.Contains("block: vda write-read OK", console);
         Assert.Contains("rng: read 64 bytes", console);
         Assert.Contains("net: eth0 mac 52:54:00:77:00:02", console);

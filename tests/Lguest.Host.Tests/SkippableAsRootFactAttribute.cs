@@ -11,3 +11,15 @@ internal sealed class SkippableAsRootFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>As <see cref="SkippableAsRootFactAttribute"/>, for a theory.</summary>
+internal sealed class SkippableAsRootTheoryAttribute : TheoryAttribute
+{
+    public SkippableAsRootTheoryAttribute()
+    {
+        if (Environment.UserName != "root")
+        {
+            Skip = "needs root: chroot and dropping to another user are privileged";
+        }
+    }
+}

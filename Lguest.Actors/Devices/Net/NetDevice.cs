@@ -12,6 +12,12 @@ internal sealed class NetDevice : VirtioDevice
 {
     public const ushort QueueSize = 256;
 
+    /// <summary>
+    /// sizeof(struct virtio_net_config) as the seed's set_config() passed it: mac[6] then u16 status. STATUS is not
+    /// offered, so the guest never reads the status word; it is there (zero) because the seed's config_len said 8.
+    /// </summary>
+    public const int ConfigSize = 8;
+
     private readonly FileDescriptor _frames;
     private readonly bool _isTap;
     private readonly string _description;
@@ -34,7 +40,8 @@ internal sealed class NetDevice : VirtioDevice
         _frames = frames;
         _isTap = isTap;
         _description = description;
-        _config = mac ?? new byte[6];
+        _config = new byte[ConfigSize];
+        mac?.CopyTo(_config, 0);
         OfferedFeatures = NetProtocol.Features | (mac is null ? 0 : 1UL << NetProtocol.FeatureMac);
         _queues =
         [
@@ -62,7 +69,7 @@ internal sealed class NetDevice : VirtioDevice
 
     public override IReadOnlyList<QueueDefinition> Queues => _queues;
 
-    /// <summary>mac[6]: meaningful only with VIRTIO_NET_F_MAC; zeroes otherwise.</summary>
+    /// <summary>mac[6] (meaningful only with VIRTIO_NET_F_MAC; zeroes otherwise), then a zero u16 status.</summary>
     public override ReadOnlyMemory<byte> Config => _config;
 
     public DeviceCounters Counters { get; } = new("net");

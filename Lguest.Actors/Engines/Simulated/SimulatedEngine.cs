@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Engines.DevLguest.Model;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
 
@@ -8,13 +9,13 @@ namespace Lguest.Actors.Engines.Simulated;
 /// <summary>
 /// An in-process switcher: the guest is a library running on a thread of its own (its "CPU"), and this class is the
 /// host kernel between it and the launcher. As with /dev/lguest, a NOTIFY for an address with an attached eventfd
-/// signals the eventfd and the guest runs on; any other NOTIFY pauses the guest and is returned from
+/// signals the eventfd and the guest runs on (the table is the kernel's: append-only, first match wins); any other NOTIFY pauses the guest and is returned from
 /// <see cref="Run"/>, and the guest continues when the launcher calls <see cref="Run"/> again.
 /// </summary>
 public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
 {
     private readonly Action<ISimulatedHypervisor> _guest;
-    private readonly ConcurrentDictionary<ulong, EventFd> _eventfds = new();
+    private readonly EventFdTable _eventfds = new();
     private readonly BlockingCollection<EngineOutcome> _outcomes = new();
     private readonly SemaphoreSlim _resume = new(0);
     private readonly CancellationTokenSource _stopping = new();
@@ -57,11 +58,16 @@ public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
 
     public void AttachEventFd(ulong notifyAddress, EventFd kick)
     {
+        ArgumentNullException.ThrowIfNull(kick);
         if (notifyAddress == 0)
         {
             throw new ArgumentOutOfRangeException(nameof(notifyAddress), "address 0 cannot be attached (as /dev/lguest refuses it)");
         }
-        _eventfds[notifyAddress] = kick;
+        int result = _eventfds.Add(notifyAddress, kick.Descriptor);
+        if (result < 0)
+        {
+            throw new SystemCallException($"attach eventfd to notify address 0x{notifyAddress:x}", -result);
+        }
     }
 
     public void Interrupt(uint irq)
@@ -134,6 +140,7 @@ public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
         }
         _stopping.Cancel();
         _cpu?.Join();
+        _eventfds.Dispose();
         _outcomes.Dispose();
         _resume.Dispose();
         _stopping.Dispose();
@@ -142,17 +149,9 @@ public sealed class SimulatedEngine : IGuestEngine, ISimulatedHypervisor
     void ISimulatedHypervisor.Notify(ulong address)
     {
         Stopping.ThrowIfCancellationRequested();
-        if (_eventfds.TryGetValue(address, out EventFd? kick))
+        if (_eventfds.TrySignal(address))
         {
-            try
-            {
-                kick.Signal();
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-                // The queue was reset and its eventfd closed: the launcher sees this kick, as lguest would.
-            }
+            return;
         }
         _outcomes.Add(new EngineOutcome.Notify(address));
         _resume.Wait(Stopping);

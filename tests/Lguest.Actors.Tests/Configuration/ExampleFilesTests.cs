@@ -24,7 +24,7 @@ public sealed class ExampleFilesTests : IClassFixture<ConfigFixture>
         Assert.Equal(64UL << 20, settings.MemoryBytes);
         Assert.Equal("/vmlinuz", settings.Kernel); // linux-image-cloud-amd64, installed by scripts/install-deps.sh
         Assert.Equal(
-            [new ConsoleSettings(), new BlockSettings("disk.img", ReadOnly: false), new RngSettings("/dev/urandom", 65536)],
+            [new BlockSettings("disk.img", ReadOnly: false), new RngSettings("/dev/urandom", 65536), new ConsoleSettings()],
             settings.Devices);
     }
 

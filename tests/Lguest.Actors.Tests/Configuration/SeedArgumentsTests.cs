@@ -31,7 +31,7 @@ public sealed class SeedArgumentsTests : IClassFixture<ConfigFixture>
     }
 
     [Fact]
-    public void Devices_follow_the_console_in_argument_order()
+    public void Devices_keep_argument_order_and_the_console_comes_last_as_setup_console_follows_getopt()
     {
         LauncherSettings settings = Parse(
             "--rng", $"--block={_fixture.Disk}", "--tunnet=10.0.0.1", "--block", _fixture.Disk, "--rng",
@@ -39,12 +39,12 @@ public sealed class SeedArgumentsTests : IClassFixture<ConfigFixture>
 
         Assert.Equal(
             [
-                new ConsoleSettings(),
                 new RngSettings("/dev/random", 65536),
                 new BlockSettings(_fixture.Disk, ReadOnly: false),
                 new NetSettings("10.0.0.1", null, null, "tap%d") { GuestAddress = "10.0.0.2" },
                 new BlockSettings(_fixture.Disk, ReadOnly: false),
                 new RngSettings("/dev/random", 65536),
+                new ConsoleSettings(),
             ],
             settings.Devices);
     }
@@ -58,7 +58,8 @@ public sealed class SeedArgumentsTests : IClassFixture<ConfigFixture>
     {
         LauncherSettings settings = Parse($"--tunnet={tunnet}", "64", _fixture.Kernel);
         // The seed's form has no prefix: the default /24 applies.
-        Assert.Equal(new NetSettings(address, bridge, mac, "tap%d") { PrefixLength = 24, GuestAddress = guest }, settings.Devices[1]);
+        Assert.Equal(new NetSettings(address, bridge, mac, "tap%d") { PrefixLength = 24, GuestAddress = guest }, settings.Devices[0]);
+        Assert.IsType<ConsoleSettings>(settings.Devices[^1]);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using Akka.Actor;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Engines.DevLguest.Model;
 using Lguest.Actors.Engines.Simulated;
 using Lguest.Actors.Launcher;
 using Lguest.Native.Interop;
@@ -13,7 +14,10 @@ namespace Lguest.Actors.Tests.DeviceSimulation;
 
 /// <summary>
 /// The whole launcher (GuestLauncher.RunAsync, the guest actor, device and queue actors, the real devices built by
-/// <see cref="DeviceFactory"/>) running a <see cref="SimulatedEngine"/> whose guest program is the test's own code.
+/// <see cref="DeviceFactory"/>) running the real lguest engine (LguestEngine and its /dev/lguest channel) against
+/// <see cref="DevLguestModel"/>, the model of the host kernel's side, whose guest program is the test's own code.
+/// So every request also goes through the kernel's rules: INITIALIZE and reads on one task, the append-only,
+/// first-match eventfd table, the IRQ bound, and a stop that is a signal to the run-loop thread.
 /// That code drives the simulated guest's drivers, so every request goes driver, ring, kick eventfd, queue actor,
 /// device, host file or pipe, used ring, interrupt, driver. The console is a pair of pipes the test holds; a net
 /// device gets one end of a datagram socket pair instead of a tap (<see cref="NetHost"/> is the other end).
@@ -30,13 +34,24 @@ internal sealed class SimulatedGuestRig : IDisposable
     private ExceptionDispatchInfo? _guestFailure;
 
     public SimulatedGuestRig(GuestErrorPolicy policy, Action<FileDescriptor>? blockFlush, params DeviceSettings[] devices)
+        : this(policy, blockFlush, devices.Append(new ConsoleSettings()).ToList())
+    {
+    }
+
+    /// <summary>With exactly <paramref name="allDevices"/> on the bus, in that order (the console too, if wanted).</summary>
+    public SimulatedGuestRig(IReadOnlyList<DeviceSettings> allDevices)
+        : this(GuestErrorPolicy.KillLauncher, null, allDevices)
+    {
+    }
+
+    private SimulatedGuestRig(GuestErrorPolicy policy, Action<FileDescriptor>? blockFlush, IReadOnlyList<DeviceSettings> allDevices)
     {
         string kernel = Path.Combine(_directory, "vmlinux");
         var elf = new ElfImageBuilder(is64: false) { Entry = KernelAddress };
         elf.Segment(ElfImageBuilder.PtLoad, KernelAddress, [0xF4, 0xEB, 0xFD], 4096);
         File.WriteAllBytes(kernel, elf.Build());
         Settings = new LauncherSettings(
-            EngineKind.Simulated,
+            EngineKind.LguestModel,
             MemoryBytes,
             kernel,
             Initrd: null,
@@ -46,7 +61,7 @@ internal sealed class SimulatedGuestRig : IDisposable
             User: null,
             LguestDevice: "/dev/lguest",
             new SupervisionSettings(policy, MaxRestarts: 3, TimeSpan.FromMinutes(1)),
-            [new ConsoleSettings(), .. devices],
+            allDevices,
             new SimulatedSettings(TimeSpan.FromSeconds(10), string.Empty));
         (StdinReader, Stdin) = Pipe.Create();
         (Stdout, StdoutWriter) = Pipe.Create();
@@ -84,14 +99,17 @@ internal sealed class SimulatedGuestRig : IDisposable
     }
 
     /// <summary>Runs the launcher with <paramref name="program"/> as the guest; the launcher's exit, once its actors have stopped.</summary>
-    public async Task<LauncherExit> RunAsync(ActorSystem system, Action<SimulatedGuest> program)
+    public Task<LauncherExit> RunAsync(ActorSystem system, Action<SimulatedGuest> program) => RunAsync(system, program, default);
+
+    /// <summary>As above; cancelling <paramref name="shutdown"/> is what SIGINT or SIGTERM does to the host.</summary>
+    public async Task<LauncherExit> RunAsync(ActorSystem system, Action<SimulatedGuest> program, CancellationToken shutdown)
     {
         var environment = new GuestEnvironment(
-            settings => new SimulatedEngine(settings.Simulated, hv => Boot(hv, settings.Simulated.InterruptTimeout, program)),
+            settings => LguestModelEngine.Create(settings.LguestDevice, hv => Boot(hv, settings.Simulated.InterruptTimeout, program)),
             device => DeviceFactory.Create(device, StdinReader, StdoutWriter, system.Log, _hooks),
             StdinReader,
             StdoutWriter);
-        LauncherExit exit = await GuestLauncher.RunAsync(system, Settings, environment, default).WaitAsync(ExitBound);
+        LauncherExit exit = await GuestLauncher.RunAsync(system, Settings, environment, shutdown).WaitAsync(ExitBound, CancellationToken.None);
         _guestFailure?.Throw();
         return exit;
     }

@@ -77,18 +77,44 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
     }
 
     [Fact]
-    public async Task Failed_status_resets_a_running_device()
+    public async Task Failed_status_resets_a_running_device_and_forgets_acknowledged_features_as_status_zero_does()
     {
         using var guest = new TestGuest();
         Task<LauncherExit> exit = GuestLauncher.RunAsync(Sys, guest.Settings, guest.Environment, default);
         ScriptedEngine engine = guest.WaitForBoot();
         var side = new GuestSide(engine, TestGuest.MemoryBytes);
         side.Start(0);
+        ulong acked = side.DescriptorAddress(0) + 5 + 8 + 4; // one vqconfig, then 4 offered feature bytes
+        side.Memory.Write(acked + 3, (byte)0x10); // the guest acknowledges INDIRECT_DESC (bit 28)
         int resetsBefore = guest.Devices[0].Resets;
 
         side.SetStatus(0, GuestSide.Acknowledge | GuestSide.Driver | GuestSide.DriverOk | GuestSide.Failed);
 
         AwaitCondition(() => guest.Devices[0].Resets > resetsBefore, Patience);
+        // lguest.c: FAILED on a running device calls reset_device(), which memsets the acknowledged half to 0.
+        Assert.Equal(0u, side.Memory.Read<uint>(acked));
+        engine.Feed(new EngineOutcome.Died("CRASH: Power down"));
+        Assert.Equal(LauncherExit.PoweredOff, (await exit.WaitAsync(Patience)).ExitCode);
+    }
+
+    [Fact]
+    public async Task A_device_reset_and_restarted_keeps_the_eventfd_first_attached_and_its_kicks_still_arrive()
+    {
+        using var guest = new TestGuest();
+        Task<LauncherExit> exit = GuestLauncher.RunAsync(Sys, guest.Settings, guest.Environment, default);
+        ScriptedEngine engine = guest.WaitForBoot();
+        var side = new GuestSide(engine, TestGuest.MemoryBytes);
+        side.Start(0);
+        side.SetStatus(0, 0);
+        AwaitCondition(() => guest.Devices[0].Resets >= 1, Patience);
+
+        DriverQueue ring = side.StartWithQueue(0, 0);
+        ring.AddBuffer([side.Readable(4, 5, 6)]);
+        side.Kick(0, 0); // the host signals the first eventfd attached for this address
+
+        // One LHREQ_EVENTFD per queue for the guest's life: a second one would sit behind the first, unreachable.
+        Assert.Equal([side.Queue(0, 0).Ring], engine.Attachments);
+        Assert.Equal(3u, side.WaitUsed(ring).Length);
         engine.Feed(new EngineOutcome.Died("CRASH: Power down"));
         Assert.Equal(LauncherExit.PoweredOff, (await exit.WaitAsync(Patience)).ExitCode);
     }

@@ -37,7 +37,15 @@ internal sealed class ScriptedEngine : IGuestEngine
         EntryPoint = entryPoint;
     }
 
-    public void AttachEventFd(ulong notifyAddress, EventFd kick) => EventFds[notifyAddress] = kick;
+    /// <summary>Every LHREQ_EVENTFD the launcher made, in order: the kernel's table keeps them all.</summary>
+    public ConcurrentQueue<ulong> Attachments { get; } = new();
+
+    /// <summary>Keeps the first eventfd for an address, as the kernel's first-match table delivers to it.</summary>
+    public void AttachEventFd(ulong notifyAddress, EventFd kick)
+    {
+        Attachments.Enqueue(notifyAddress);
+        EventFds.TryAdd(notifyAddress, kick);
+    }
 
     public void Interrupt(uint irq) => Interrupts.Enqueue(irq);
 

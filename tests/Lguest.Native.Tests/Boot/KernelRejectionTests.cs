@@ -180,6 +180,52 @@ public sealed class KernelRejectionTests : IDisposable
         Assert.All(small.ReadGuest(MiB, 4096), b => Assert.Equal(0, b));
     }
 
+    [Fact]
+    public void A_bzImage_that_fits_only_by_reaching_into_the_device_pages_is_too_large()
+    {
+        // lguest.c maps RAM plus DEVICE_PAGES; the device page is the first page above RAM. A kernel checked
+        // against the whole mapping would land on it: the bound is RAM.
+        using GuestMemory memory = GuestMemory.CreateFlat(2 * MiB + (256 * 4096));
+        byte[] image = new BzImageBuilder { Payload = Pattern((int)MiB + 4096, 3) }.Build();
+        string path = _dir.Write("bzImage", image);
+
+        BootImageException e = Assert.Throws<BootImageException>(() => KernelLoader.Load(memory, path, ramSize: 2 * MiB));
+
+        Assert.Equal(BootImageError.KernelTooLarge, e.Error);
+        Assert.Contains("past the end of guest RAM (0x200000 bytes) into the device page", e.Message, StringComparison.Ordinal);
+        Assert.All(memory.ReadGuest(2 * MiB, 4096), b => Assert.Equal(0, b)); // the device page is untouched
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_elf_segment_that_ends_in_the_device_pages_is_too_large(bool is64)
+    {
+        using GuestMemory memory = GuestMemory.CreateFlat(2 * MiB + (256 * 4096));
+        var elf = new ElfImageBuilder(is64);
+        elf.Segment(ElfImageBuilder.PtLoad, 0x100000, Pattern(64, 1), MiB + 1); // one byte onto the device page
+        string path = _dir.Write("vmlinux", elf.Build());
+
+        BootImageException e = Assert.Throws<BootImageException>(() => KernelLoader.Load(memory, path, ramSize: 2 * MiB));
+
+        Assert.Equal(BootImageError.KernelTooLarge, e.Error);
+        Assert.Contains("segment 0", e.Message, StringComparison.Ordinal);
+        Assert.Contains("into the device page", e.Message, StringComparison.Ordinal);
+        Assert.All(memory.ReadGuest(0x100000, 64), b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public void A_kernel_that_ends_exactly_at_the_top_of_RAM_loads()
+    {
+        using GuestMemory memory = GuestMemory.CreateFlat(2 * MiB + (256 * 4096));
+        var elf = new ElfImageBuilder(is64: false) { Entry = 0x100000 };
+        elf.Segment(ElfImageBuilder.PtLoad, 0x100000, Pattern(64, 1), MiB);
+
+        LoadedKernel kernel = KernelLoader.Load(memory, _dir.Write("vmlinux", elf.Build()), ramSize: 2 * MiB);
+
+        Assert.Equal(0x100000UL, kernel.EntryPoint);
+    }
+
     private void AssertRejected(BootImageError error, string path, string problem)
     {
         BootImageException e = Assert.Throws<BootImageException>(() => KernelLoader.Load(_memory, path));

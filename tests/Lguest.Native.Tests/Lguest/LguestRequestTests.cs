@@ -31,13 +31,6 @@ public sealed class LguestRequestTests
     }
 
     [Fact]
-    public void Break_carries_on_or_off()
-    {
-        Assert.Equal([3, 1], LguestRequest.Break(true));
-        Assert.Equal([3, 0], LguestRequest.Break(false));
-    }
-
-    [Fact]
     public void Request_numbers_match_the_header()
     {
         Assert.Equal(0, LguestAbi.LHREQ_INITIALIZE);

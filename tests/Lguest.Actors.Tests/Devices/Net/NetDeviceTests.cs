@@ -28,7 +28,17 @@ public sealed class NetDeviceTests
         using var f = new NetFixture(NetProtocol.ParseMac("52:54:00:ab:cd:ef"));
 
         Assert.Equal(SeedFeatures | (1UL << 5), f.Device.OfferedFeatures);
-        Assert.Equal(new byte[] { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef }, f.Device.Config.ToArray());
+        Assert.Equal(new byte[] { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef, 0, 0 }, f.Device.Config.ToArray());
+    }
+
+    [Fact]
+    public void The_config_is_the_seeds_8_byte_virtio_net_config_mac_then_status()
+    {
+        // lguest.c: set_config(dev, sizeof(conf), &conf) with struct virtio_net_config { u8 mac[6]; u16 status; }.
+        using var f = new NetFixture(null);
+
+        Assert.Equal(8, f.Device.Config.Length);
+        Assert.All(f.Device.Config.ToArray(), b => Assert.Equal(0, b));
     }
 
     [Theory]
