@@ -9,9 +9,9 @@ public sealed class DeviceKeysTests : IClassFixture<ConfigFixture>
 
     public DeviceKeysTests(ConfigFixture fixture) => _fixture = fixture;
 
-    private NetSettings Net(string keys) => Assert.IsType<NetSettings>(_fixture.Read($"devices = [ {{ type = net, {keys} }} ]").Devices[1]);
+    private NetSettings Net(string keys) => Assert.IsType<NetSettings>(_fixture.Read($"devices = [ {{ type = net, {keys} }} ]").Devices[0]);
 
-    private BlockSettings Block(string keys) => Assert.IsType<BlockSettings>(_fixture.Read($"devices = [ {{ type = block, {keys} }} ]").Devices[1]);
+    private BlockSettings Block(string keys) => Assert.IsType<BlockSettings>(_fixture.Read($"devices = [ {{ type = block, {keys} }} ]").Devices[0]);
 
     [Theory]
     [InlineData("address = \"10.0.0.1\"", 24, "10.0.0.2")]
