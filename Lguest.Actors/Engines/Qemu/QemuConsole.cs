@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Lguest.Actors.Devices.Console;
 using Lguest.Native.Interop;
@@ -17,6 +18,19 @@ namespace Lguest.Actors.Engines.Qemu;
 internal sealed class QemuConsole : IDisposable
 {
     private const byte EndOfTransmission = 0x04;
+
+    /// <summary>What the launcher's initramfs prints on hvc0 just before its shell opens the console for good.</summary>
+    public static readonly byte[] ReadyLine = "lguest: guest ready"u8.ToArray();
+
+    /// <summary>
+    /// A guest whose /init never prints <see cref="ReadyLine"/> (someone else's initrd) gets stdin this long after
+    /// its first console output instead.
+    /// </summary>
+    private static readonly TimeSpan ReadyFallback = TimeSpan.FromSeconds(3);
+
+    private readonly ManualResetEventSlim _ready = new();
+    private readonly List<byte> _recent = [];
+    private long _firstOutputAt;
 
     private readonly FileDescriptor _input;
     private readonly FileDescriptor _output;
@@ -66,6 +80,7 @@ internal sealed class QemuConsole : IDisposable
         _consoleListener.Dispose();
         _serialListener.Dispose();
         _stop.Dispose();
+        _ready.Dispose();
         TerminalGuard.Restore();
     }
 
@@ -130,8 +145,13 @@ internal sealed class QemuConsole : IDisposable
         {
             return false;
         }
-        ConsoleSeen = true;
+        if (!ConsoleSeen)
+        {
+            ConsoleSeen = true;
+            Interlocked.Exchange(ref _firstOutputAt, Environment.TickCount64);
+        }
         SocketAcceptor.WriteAll(_output, buffer.AsSpan(0, read));
+        WatchForReady(buffer.AsSpan(0, read));
         return true;
     }
 
@@ -155,10 +175,55 @@ internal sealed class QemuConsole : IDisposable
         }
     }
 
+    /// <summary>
+    /// A tty discards its input when its last opener closes it, and /init opens and closes hvc0 while it starts: what
+    /// we sent before its shell holds the console would be lost (and a script would run half). So stdin waits until
+    /// the guest says it is ready.
+    /// </summary>
+    private void WatchForReady(ReadOnlySpan<byte> output)
+    {
+        if (_ready.IsSet)
+        {
+            return;
+        }
+        _recent.AddRange(output);
+        if (_recent.Count > 4096)
+        {
+            _recent.RemoveRange(0, _recent.Count - ReadyLine.Length);
+        }
+        if (CollectionsMarshal.AsSpan(_recent).IndexOf(ReadyLine) >= 0)
+        {
+            _recent.Clear();
+            _ready.Set();
+        }
+    }
+
+    /// <summary>True once stdin may flow: the guest is ready, or it has been writing for a while without saying so.</summary>
+    private bool WaitUntilReady()
+    {
+        while (!_ready.Wait(TimeSpan.FromMilliseconds(100)))
+        {
+            if (_stopping)
+            {
+                return false;
+            }
+            long first = Interlocked.Read(ref _firstOutputAt);
+            if (first != 0 && Environment.TickCount64 - first > (long)ReadyFallback.TotalMilliseconds)
+            {
+                return true;
+            }
+        }
+        return !_stopping;
+    }
+
     /// <summary>stdin to hvc0, one read at a time so each ^C arrives alone, as <see cref="ConsoleAbort"/> wants.</summary>
     private void CopyInput()
     {
         byte[] buffer = new byte[4096];
+        if (!WaitUntilReady())
+        {
+            return;
+        }
         try
         {
             while (SocketAcceptor.WaitReadableOrStop(_input, _stop))
