@@ -27,6 +27,15 @@ internal sealed class BzImageBuilder
     /// <summary>The header ends at 0x202 plus this.</summary>
     public byte HeaderJump { get; set; } = 0x66;
 
+    /// <summary>
+    /// The kernel_version string, placed in the setup sectors at <see cref="KernelVersionAt"/> with the 0x20e
+    /// pointer at it (which counts from 0x200); null leaves the pointer 0.
+    /// </summary>
+    public string? KernelVersion { get; set; }
+
+    /// <summary>The file offset the kernel_version string is written at.</summary>
+    public int KernelVersionAt { get; set; } = 0x600;
+
     public int PayloadOffset => ((SetupSectors == 0 ? 4 : SetupSectors) + 1) * 512;
 
     public byte[] Build()
@@ -43,6 +52,13 @@ internal sealed class BzImageBuilder
         h[0x211] = LoadFlags;
         BinaryPrimitives.WriteUInt32LittleEndian(h[0x214..], Code32Start);
         BinaryPrimitives.WriteUInt32LittleEndian(h[0x230..], KernelAlignment);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[0x20e..], 0);
+        if (KernelVersion is not null)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(h[0x20e..], (ushort)(KernelVersionAt - 0x200));
+            byte[] text = System.Text.Encoding.ASCII.GetBytes(KernelVersion + "\0");
+            text.CopyTo(image, KernelVersionAt);
+        }
         Payload.CopyTo(image, PayloadOffset);
         return image;
     }
