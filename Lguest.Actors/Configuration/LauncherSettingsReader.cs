@@ -16,8 +16,8 @@ internal static class LauncherSettingsReader
 
     private static readonly (string, EngineKind)[] Engines =
     [
-        ("auto", EngineKind.Auto), ("lguest", EngineKind.Lguest), ("simulated", EngineKind.Simulated), ("vhost-user", EngineKind.VhostUser),
-        ("qemu", EngineKind.Qemu),
+        ("auto", EngineKind.Auto), ("lguest", EngineKind.Lguest), ("qemu", EngineKind.Qemu), ("simulated", EngineKind.Simulated),
+        ("vhost-user", EngineKind.VhostUser),
     ];
 
     private static readonly (string, QemuAccelerator)[] Accelerators =

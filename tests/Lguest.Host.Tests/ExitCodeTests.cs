@@ -20,7 +20,7 @@ public sealed class ExitCodeTests : IDisposable
     }
 
     [Theory]
-    [InlineData("engine = kvm", "lguest: lguest.engine: expected auto, lguest, simulated or vhost-user, got 'kvm'")]
+    [InlineData("engine = kvm", "lguest: lguest.engine: expected auto, lguest, qemu, simulated or vhost-user, got 'kvm'")]
     [InlineData("memory = 12Q", "lguest: lguest.memory: not a size: 12Q")]
     [InlineData("memroy = 64M", "lguest: lguest.memroy: unknown key (reference.conf lists every key)")]
     public async Task Bad_config_exits_2_naming_the_key(string line, string expected)
@@ -40,7 +40,7 @@ public sealed class ExitCodeTests : IDisposable
         HostProcess.Result result = await HostProcess.RunAsync("--config", ConfigFile("lguest.engine = kvm\n"), "--verbose");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal(["lguest: lguest.engine: expected auto, lguest, simulated or vhost-user, got 'kvm'"], result.StderrLines);
+        Assert.Equal(["lguest: lguest.engine: expected auto, lguest, qemu, simulated or vhost-user, got 'kvm'"], result.StderrLines);
     }
 
     [Fact]
