@@ -3,6 +3,8 @@ using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines.DevLguest;
 using Lguest.Actors.Engines.Qemu;
 using Lguest.Actors.Engines.Simulated;
+using Lguest.Native.Boot;
+using Lguest.Native.Boot.Initramfs;
 using Lguest.Native.Lguest;
 
 namespace Lguest.Actors.Engines;
@@ -12,7 +14,8 @@ internal static class EngineSelector
 {
     /// <summary>
     /// The engine <c>auto</c> stands for on this machine, and why: lguest when its device exists, else qemu when the
-    /// QEMU binary is found, else the simulated guest. Any other engine is itself.
+    /// QEMU binary is found and the kernel is a bzImage (what QEMU's -kernel boots and the built initramfs is made
+    /// for; an ELF vmlinux is an lguest or simulated guest's kernel), else the simulated guest. Any other engine is itself.
     /// </summary>
     public static (EngineKind Engine, string Reason) Resolve(LauncherSettings settings)
     {
@@ -24,11 +27,20 @@ internal static class EngineSelector
         {
             return (EngineKind.Lguest, $"{settings.LguestDevice} exists");
         }
-        if (QemuBinary.Find(settings.Qemu.Binary) is { } qemu)
+        string noLguest = $"{settings.LguestDevice} does not exist (lguest needs a pre-4.14 32-bit host)";
+        if (QemuBinary.Find(settings.Qemu.Binary) is not { } qemu)
         {
-            return (EngineKind.Qemu, $"{settings.LguestDevice} does not exist (lguest needs a pre-4.14 32-bit host) and {qemu} does");
+            return (EngineKind.Simulated, $"{noLguest} and {settings.Qemu.Binary} was not found");
         }
-        return (EngineKind.Simulated, $"neither {settings.LguestDevice} nor {settings.Qemu.Binary} exists");
+        try
+        {
+            KernelRelease release = KernelRelease.Read(settings.Kernel);
+            return (EngineKind.Qemu, $"{noLguest}, {qemu} exists and {settings.Kernel} is a bzImage ({release.Release})");
+        }
+        catch (Exception e) when (e is BootImageException or IOException or UnauthorizedAccessException)
+        {
+            return (EngineKind.Simulated, $"{noLguest}, and QEMU cannot boot {settings.Kernel}: {e.Message}");
+        }
     }
 
     public static IGuestEngine Create(LauncherSettings settings, ILoggingAdapter log)
