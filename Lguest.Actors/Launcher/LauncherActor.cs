@@ -49,7 +49,8 @@ internal sealed class LauncherActor : ReceiveActor
     public static Props Props(LauncherSettings settings, GuestEnvironment environment, TaskCompletionSource<LauncherExit> exit)
         => Akka.Actor.Props.Create(() => new LauncherActor(settings, environment, exit));
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(Decide);
+    /// <summary>Decide logs every failure itself, in one line; Akka's own log would add a stack trace to every reboot.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(null, null, Decide, loggingEnabled: false);
 
     private Directive Decide(Exception failure)
     {
