@@ -50,7 +50,7 @@ internal sealed class LauncherActor : ReceiveActor
         => Akka.Actor.Props.Create(() => new LauncherActor(settings, environment, exit));
 
     /// <summary>Decide logs every failure itself, in one line; Akka's own log would add a stack trace to every reboot.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(null, null, Decide, loggingEnabled: false);
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, Decide, loggingEnabled: false);
 
     private Directive Decide(Exception failure)
     {
