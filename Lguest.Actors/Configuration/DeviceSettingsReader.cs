@@ -6,9 +6,9 @@ namespace Lguest.Actors.Configuration;
 /// <summary>Reads lguest.devices: one object per device, in bus order, each with a type and that type's keys.</summary>
 internal static class DeviceSettingsReader
 {
-    private static readonly string[] BlockKeys = ["type", "path", "read-only", "socket"];
+    private static readonly string[] BlockKeys = ["type", "path", "read-only", "size", "socket"];
     private static readonly string[] RngKeys = ["type", "source", "max-bytes-per-request", "socket"];
-    private static readonly string[] NetKeys = ["type", "address", "bridge", "mac", "tap", "socket"];
+    private static readonly string[] NetKeys = ["type", "address", "prefix-length", "guest-address", "bridge", "mac", "tap", "socket"];
 
     /// <param name="lguest">The merged lguest section (user config over reference.conf).</param>
     public static List<DeviceSettings> Read(Config lguest, string path)
@@ -67,7 +67,34 @@ internal static class DeviceSettingsReader
     private static BlockSettings ReadBlock(ConfigSection device)
     {
         string path = device.OptionalString("path") ?? throw device.Error("path", "missing: a block device needs the path of its backing file");
-        return new BlockSettings(device.ExistingFile("path", path), device.Boolean("read-only"));
+        bool readOnly = device.Boolean("read-only");
+        long? size = DiskSize(device);
+        if (size is null || readOnly || Directory.Exists(path) || File.Exists(path))
+        {
+            // Only a writable disk with a size is created when missing; anything else must already be there.
+            device.ExistingFile("path", path);
+        }
+        else if (!Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(path))))
+        {
+            throw device.Error("path", $"cannot create {path}: its directory does not exist");
+        }
+        return new BlockSettings(path, readOnly) { Size = size };
+    }
+
+    /// <summary>The size a missing disk is created with: whole sectors, since a guest sees nothing else.</summary>
+    private static long? DiskSize(ConfigSection device)
+    {
+        string? text = device.OptionalString("size");
+        if (text is null)
+        {
+            return null;
+        }
+        ulong bytes = MemorySize.Parse(text) ?? throw device.Error("size", $"not a size: {text} (e.g. 64M, 2G)");
+        if (bytes == 0 || bytes % 512 != 0 || bytes > long.MaxValue)
+        {
+            throw device.Error("size", $"must be a positive whole number of 512-byte sectors, got {text}");
+        }
+        return (long)bytes;
     }
 
     private static RngSettings ReadRng(ConfigSection device)
@@ -89,6 +116,12 @@ internal static class DeviceSettingsReader
         {
             throw device.Error("address", $"not an IPv4 address: {address}");
         }
+        int prefixLength = device.Integer("prefix-length", minimum: 1);
+        if (prefixLength > NetworkAddresses.MaxPrefixLength)
+        {
+            throw device.Error("prefix-length", $"must be at most {NetworkAddresses.MaxPrefixLength} (room for the host and a guest), got {prefixLength}");
+        }
+        string? guestAddress = GuestAddress(device, address, prefixLength);
         if (bridge is not null && !NetworkAddresses.IsInterfaceName(bridge))
         {
             throw device.Error("bridge", $"not an interface name (1 to {NetworkAddresses.MaxInterfaceName} characters, no '/', ':' or spaces): {bridge}");
@@ -103,6 +136,49 @@ internal static class DeviceSettingsReader
         {
             throw device.Error("tap", $"not an interface name (1 to {NetworkAddresses.MaxInterfaceName} characters, no '/', ':' or spaces): {tap}");
         }
-        return new NetSettings(address, bridge, mac, tap);
+        return new NetSettings(address, bridge, mac, tap) { PrefixLength = prefixLength, GuestAddress = guestAddress };
+    }
+
+    /// <summary>
+    /// The guest's end of a routed tap: given, or the host's address + 1, and either way a host in the tap's
+    /// subnet other than the tap itself. Bridged, the subnet is the bridge's affair: any given address is taken.
+    /// </summary>
+    private static string? GuestAddress(ConfigSection device, string? hostAddress, int prefixLength)
+    {
+        string? given = device.OptionalString("guest-address");
+        if (given is not null && !NetworkAddresses.IsIPv4(given))
+        {
+            throw device.Error("guest-address", $"not an IPv4 address: {given}");
+        }
+        if (hostAddress is null)
+        {
+            return given;
+        }
+        uint host = NetworkAddresses.ToNumber(hostAddress);
+        string subnet = NetworkAddresses.Subnet(host, prefixLength);
+        if (NetworkAddresses.HostProblem(host, prefixLength) is { } hostProblem)
+        {
+            throw device.Error("address", $"{hostAddress} is {hostProblem} {subnet} (see prefix-length), not a host in it");
+        }
+        if (given is null)
+        {
+            uint next = host + 1;
+            if (NetworkAddresses.HostProblem(next, prefixLength) is not null)
+            {
+                throw device.Error("guest-address",
+                    $"missing, and the default (address + 1 = {NetworkAddresses.FromNumber(next)}) is not a host in {subnet}; set guest-address");
+            }
+            return NetworkAddresses.FromNumber(next);
+        }
+        uint guest = NetworkAddresses.ToNumber(given);
+        if ((guest & NetworkAddresses.Netmask(prefixLength)) != (host & NetworkAddresses.Netmask(prefixLength)))
+        {
+            throw device.Error("guest-address", $"{given} is not in the tap's subnet {subnet} (address {hostAddress}, prefix-length {prefixLength})");
+        }
+        if (NetworkAddresses.HostProblem(guest, prefixLength) is { } guestProblem)
+        {
+            throw device.Error("guest-address", $"{given} is {guestProblem} {subnet}, not a host in it");
+        }
+        return guest != host ? given : throw device.Error("guest-address", $"{given} is the tap's own address");
     }
 }

@@ -52,7 +52,11 @@ public abstract record DeviceSettings
 
 public sealed record ConsoleSettings : DeviceSettings;
 
-public sealed record BlockSettings(string Path, bool ReadOnly) : DeviceSettings;
+public sealed record BlockSettings(string Path, bool ReadOnly) : DeviceSettings
+{
+    /// <summary>When the file is missing, it is created sparse at this many bytes; an existing file keeps its size.</summary>
+    public long? Size { get; init; }
+}
 
 public sealed record RngSettings(string Source, int MaxBytesPerRequest) : DeviceSettings;
 
@@ -60,7 +64,17 @@ public sealed record RngSettings(string Source, int MaxBytesPerRequest) : Device
 /// A tap device. Exactly one of <paramref name="Address"/> (host-side IPv4 address) and <paramref name="Bridge"/>
 /// is set; <paramref name="Mac"/> is optional ("aa:bb:cc:dd:ee:ff").
 /// </summary>
-public sealed record NetSettings(string? Address, string? Bridge, string? Mac, string TapName) : DeviceSettings;
+public sealed record NetSettings(string? Address, string? Bridge, string? Mac, string TapName) : DeviceSettings
+{
+    /// <summary>The subnet's prefix: the tap's host address gets this netmask, and the guest's address shares it.</summary>
+    public int PrefixLength { get; init; } = NetworkAddresses.DefaultPrefixLength;
+
+    /// <summary>
+    /// The guest's IPv4 address in that subnet (a real guest's init configures eth0 with it). Routed: given, or the
+    /// host address + 1. Bridged: only when given.
+    /// </summary>
+    public string? GuestAddress { get; init; }
+}
 
 /// <summary>
 /// The simulated engine's guest: how long it waits for a device's interrupt before it panics, and a line it prints

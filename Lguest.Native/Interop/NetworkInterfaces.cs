@@ -9,23 +9,37 @@ namespace Lguest.Native.Interop;
 /// </summary>
 internal static unsafe class NetworkInterfaces
 {
+    /// <summary>linux/sockios.h: set the interface's IPv4 netmask.</summary>
+    private const nuint SIOCSIFNETMASK = 0x891c;
+
     /// <summary>The interface's index, or 0 when no interface has that name.</summary>
     public static uint IndexOf(string name) => LibC.if_nametoindex(name);
 
-    /// <summary>Gives <paramref name="interfaceName"/> an IPv4 address (SIOCSIFADDR).</summary>
-    public static void SetAddress(string interfaceName, IPAddress address)
+    /// <summary>
+    /// Gives <paramref name="interfaceName"/> an IPv4 address and netmask (SIOCSIFADDR, then SIOCSIFNETMASK).
+    /// SIOCSIFADDR alone leaves the classful mask (a /8 for any 10.x address); done while the interface is down,
+    /// the kernel adds the subnet route only when it comes up, by then with the right mask.
+    /// </summary>
+    public static void SetAddress(string interfaceName, IPAddress address, int prefixLength)
     {
         ArgumentNullException.ThrowIfNull(address);
         if (address.AddressFamily != AddressFamily.InterNetwork)
         {
             throw new ArgumentException($"{address} is not an IPv4 address", nameof(address));
         }
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(prefixLength, 32);
         InterfaceRequest request = default;
         request.SetName(interfaceName);
         request.AddressFamily = LibC.AF_INET;
         Span<byte> bytes = new(&request.AddressBytes, sizeof(uint));
         address.TryWriteBytes(bytes, out _); // network order, as sockaddr_in wants
         Control(LibC.SIOCSIFADDR, ref request, $"set the address of {interfaceName} to {address}");
+
+        uint mask = prefixLength == 0 ? 0 : uint.MaxValue << (32 - prefixLength);
+        request.AddressFamily = LibC.AF_INET;
+        request.AddressBytes = (uint)IPAddress.HostToNetworkOrder((int)mask);
+        Control(SIOCSIFNETMASK, ref request, $"set the netmask of {interfaceName} to /{prefixLength}");
     }
 
     /// <summary>Brings <paramref name="interfaceName"/> up, keeping its other flags.</summary>

@@ -28,7 +28,7 @@ internal sealed class BlockDevice : VirtioDevice
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
-        _disk = new BlockDisk(settings.Path, settings.ReadOnly, log, flush);
+        _disk = new BlockDisk(settings.Path, settings.ReadOnly, log, flush, settings.Size);
         _config = BlockProtocol.Config(_disk.Capacity);
         if (_disk.TrailingBytes != 0)
         {

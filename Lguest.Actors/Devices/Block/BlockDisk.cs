@@ -14,15 +14,20 @@ internal sealed class BlockDisk : IDisposable
     private readonly ILoggingAdapter _log;
     private int _failed;
 
-    public BlockDisk(string path, bool readOnly, ILoggingAdapter log, Action<FileDescriptor>? flush = null)
+    /// <param name="createSize">When set and the file is missing (and the disk writable), the file is created sparse
+    /// at this size; an existing file keeps its own.</param>
+    public BlockDisk(string path, bool readOnly, ILoggingAdapter log, Action<FileDescriptor>? flush = null, long? createSize = null)
     {
         Path = path;
         ReadOnly = readOnly;
         _log = log;
         _flush = flush ?? FileIo.Fdatasync;
+        bool created = false;
         try
         {
-            File = FileDescriptor.Open(path, readOnly ? LibC.O_RDONLY : LibC.O_RDWR);
+            (File, created) = createSize is { } size && !readOnly
+                ? OpenOrCreate(path, size)
+                : (FileDescriptor.Open(path, readOnly ? LibC.O_RDONLY : LibC.O_RDWR), false);
         }
         catch (SystemCallException e)
         {
@@ -36,6 +41,14 @@ internal sealed class BlockDisk : IDisposable
         {
             File.Dispose();
             throw new HostDeviceException($"block: cannot find the size of {path}: {Errno.Describe(e.Errno)}", e);
+        }
+        if (created)
+        {
+            log.Info("block {0}: created, {1} bytes (sparse)", path, Size);
+        }
+        else if (createSize is { } configured && configured != Size)
+        {
+            log.Info("block {0}: exists with {1} bytes; size {2} applies only when creating it", path, Size, configured);
         }
         Capacity = (ulong)Size / BlockProtocol.SectorSize;
         Id = MakeId(path);
@@ -79,6 +92,34 @@ internal sealed class BlockDisk : IDisposable
     }
 
     public void Dispose() => File.Dispose();
+
+    /// <summary>
+    /// O_EXCL makes "missing" and "created by us" one step, so a file that appears meanwhile is opened, never
+    /// truncated. The new file is 0600: a disk image holds whatever the guest writes.
+    /// </summary>
+    private static (FileDescriptor File, bool Created) OpenOrCreate(string path, long size)
+    {
+        FileDescriptor file;
+        try
+        {
+            file = FileDescriptor.Open(path, LibC.O_RDWR | LibC.O_CREAT | Tmds.Linux.LibC.O_EXCL, mode: 0x180 /* 0600 */);
+        }
+        catch (SystemCallException e) when (e.Errno == Errno.EEXIST)
+        {
+            return (FileDescriptor.Open(path, LibC.O_RDWR), false);
+        }
+        try
+        {
+            FileIo.Ftruncate(file, size);
+        }
+        catch (SystemCallException e)
+        {
+            file.Dispose();
+            System.IO.File.Delete(path);
+            throw new HostDeviceException($"block: cannot size the new {path} to {size} bytes: {Errno.Describe(e.Errno)}", e);
+        }
+        return (file, true);
+    }
 
     private static byte[] MakeId(string path)
     {

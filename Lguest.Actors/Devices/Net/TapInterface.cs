@@ -25,7 +25,7 @@ internal sealed class TapInterface
     /// <summary>The name the kernel gave ("tap0").</summary>
     public string Name { get; }
 
-    /// <summary>"tun tap0: 10.0.0.1" or "tun tap0 attached to bridge: br0", as the seed printed.</summary>
+    /// <summary>"tun tap0: 10.0.0.1/24" or "tun tap0 attached to bridge: br0", as the seed printed (and the prefix).</summary>
     public string Description { get; }
 
     public static TapInterface Open(NetSettings settings)
@@ -58,7 +58,7 @@ internal sealed class TapInterface
             }
             else
             {
-                NetworkInterfaces.SetAddress(name, address!);
+                NetworkInterfaces.SetAddress(name, address!, settings.PrefixLength);
             }
             NetworkInterfaces.BringUp(name);
         }
@@ -67,7 +67,7 @@ internal sealed class TapInterface
             tap.Dispose();
             throw Explain(e);
         }
-        string description = bridged ? $"tun {name} attached to bridge: {settings.Bridge}" : $"tun {name}: {address}";
+        string description = bridged ? $"tun {name} attached to bridge: {settings.Bridge}" : $"tun {name}: {address}/{settings.PrefixLength}";
         return new TapInterface(tap, name, description);
     }
 

@@ -66,14 +66,45 @@ public sealed class ExampleFilesTests : IClassFixture<ConfigFixture>
         Assert.Equal(["blk.sock", "rng.sock", "net.sock"], settings.Devices.Select(d => d.Socket));
         Assert.Equal(
             [
-                new BlockSettings("disk.img", ReadOnly: false) { Socket = "blk.sock" },
+                new BlockSettings("disk.img", ReadOnly: false) { Socket = "blk.sock", Size = 64L << 20 },
                 new RngSettings("/dev/urandom", 65536) { Socket = "rng.sock" },
-                new NetSettings("10.0.2.1", null, null, "tap%d") { Socket = "net.sock" },
+                new NetSettings("10.0.2.1", null, null, "tap%d") { Socket = "net.sock", PrefixLength = 24, GuestAddress = "10.0.2.2" },
             ],
             settings.Devices);
     }
 
-    private static Config Example(string name)
+    [Fact]
+    public void Vhost_user_noroot_example_serves_a_disk_and_an_rng_and_no_tap()
+    {
+        LauncherSettings settings = InFixtureDirectory(() => LauncherSettingsReader.Read(Example("vhost-user-noroot.hocon")));
+
+        Assert.Equal(EngineKind.VhostUser, settings.Engine);
+        Assert.Equal(
+            [
+                new BlockSettings("disk.img", ReadOnly: false) { Socket = "blk.sock", Size = 64L << 20 },
+                new RngSettings("/dev/urandom", 65536) { Socket = "rng.sock" },
+            ],
+            settings.Devices);
+    }
+
+    [Fact]
+    public void The_vhost_user_examples_give_QEMU_the_line_that_boots_under_TCG()
+    {
+        foreach (string name in (string[])["vhost-user.hocon", "vhost-user-noroot.hocon"])
+        {
+            string text = File.ReadAllText(ExamplePath(name));
+            Assert.Contains("-accel tcg", text, StringComparison.Ordinal);
+            Assert.Contains("-initrd initramfs.cpio.gz", text, StringComparison.Ordinal);
+            Assert.Contains("console=ttyS0", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("-accel kvm", text, StringComparison.Ordinal);
+        }
+        Assert.Contains("virtio-net-pci,netdev=n0,romfile=,vectors=0", File.ReadAllText(ExamplePath("vhost-user.hocon")), StringComparison.Ordinal);
+        Assert.DoesNotContain("netdev", File.ReadAllText(ExamplePath("vhost-user-noroot.hocon")), StringComparison.Ordinal);
+    }
+
+    private static Config Example(string name) => ConfigurationFactory.ParseString(File.ReadAllText(ExamplePath(name)));
+
+    private static string ExamplePath(string name)
     {
         DirectoryInfo? directory = new(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Lguest.sln")))
@@ -81,7 +112,7 @@ public sealed class ExampleFilesTests : IClassFixture<ConfigFixture>
             directory = directory.Parent;
         }
         Assert.NotNull(directory);
-        return ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(directory.FullName, "hocon", name)));
+        return Path.Combine(directory.FullName, "hocon", name);
     }
 
     private T InFixtureDirectory<T>(Func<T> read)

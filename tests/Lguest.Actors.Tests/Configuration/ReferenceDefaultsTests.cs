@@ -45,7 +45,8 @@ public sealed class ReferenceDefaultsTests : IClassFixture<ConfigFixture>
                 new ConsoleSettings(),
                 new BlockSettings(_fixture.Disk, ReadOnly: false),
                 new RngSettings("/dev/urandom", 65536),
-                new NetSettings("10.0.0.1", null, null, "tap%d"),
+                // prefix-length 24 and the guest at address + 1: the tap never claims all of 10/8.
+                new NetSettings("10.0.0.1", null, null, "tap%d") { PrefixLength = 24, GuestAddress = "10.0.0.2" },
             ],
             settings.Devices);
     }

@@ -42,7 +42,7 @@ public sealed class SeedArgumentsTests : IClassFixture<ConfigFixture>
                 new ConsoleSettings(),
                 new RngSettings("/dev/random", 65536),
                 new BlockSettings(_fixture.Disk, ReadOnly: false),
-                new NetSettings("10.0.0.1", null, null, "tap%d"),
+                new NetSettings("10.0.0.1", null, null, "tap%d") { GuestAddress = "10.0.0.2" },
                 new BlockSettings(_fixture.Disk, ReadOnly: false),
                 new RngSettings("/dev/random", 65536),
             ],
@@ -50,14 +50,15 @@ public sealed class SeedArgumentsTests : IClassFixture<ConfigFixture>
     }
 
     [Theory]
-    [InlineData("192.168.19.1", "192.168.19.1", null, null)]
-    [InlineData("192.168.19.1:02:00:00:00:00:01", "192.168.19.1", null, "02:00:00:00:00:01")]
-    [InlineData("bridge:br0", null, "br0", null)]
-    [InlineData("bridge:lanbr:de:ad:be:ef:00:01", null, "lanbr", "de:ad:be:ef:00:01")]
-    public void Tunnet_forms(string tunnet, string? address, string? bridge, string? mac)
+    [InlineData("192.168.19.1", "192.168.19.1", null, null, "192.168.19.2")]
+    [InlineData("192.168.19.1:02:00:00:00:00:01", "192.168.19.1", null, "02:00:00:00:00:01", "192.168.19.2")]
+    [InlineData("bridge:br0", null, "br0", null, null)]
+    [InlineData("bridge:lanbr:de:ad:be:ef:00:01", null, "lanbr", "de:ad:be:ef:00:01", null)]
+    public void Tunnet_forms(string tunnet, string? address, string? bridge, string? mac, string? guest)
     {
         LauncherSettings settings = Parse($"--tunnet={tunnet}", "64", _fixture.Kernel);
-        Assert.Equal(new NetSettings(address, bridge, mac, "tap%d"), settings.Devices[1]);
+        // The seed's form has no prefix: the default /24 applies.
+        Assert.Equal(new NetSettings(address, bridge, mac, "tap%d") { PrefixLength = 24, GuestAddress = guest }, settings.Devices[1]);
     }
 
     [Fact]

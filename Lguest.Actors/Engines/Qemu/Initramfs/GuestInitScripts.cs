@@ -17,7 +17,7 @@ namespace Lguest.Actors.Engines.Qemu.Initramfs;
 /// </summary>
 internal static class GuestInitScripts
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     public const string ReadyLine = "lguest: guest ready";
 
@@ -73,8 +73,18 @@ internal static class GuestInitScripts
           fi
         fi
 
+        # A virtio console on the PCI bus (virtio-serial: 1af4:1003 transitional, 1af4:1043 modern)?
+        has_virtio_console() {
+          for d in /sys/bus/pci/devices/*; do
+            case "$(cat "$d/vendor" "$d/device" 2>/dev/null | tr '\n' ' ')" in
+              "0x1af4 0x1003 " | "0x1af4 0x1043 ") return 0 ;;
+            esac
+          done
+          return 1
+        }
+
         # The shell's terminal: the virtio console, or else whatever the kernel's console really is.
-        if wait_for /dev/hvc0; then
+        if has_virtio_console && wait_for /dev/hvc0; then
           tty=hvc0
         else
           tty=$(sed 's/.* //' /sys/class/tty/console/active 2>/dev/null)

@@ -10,7 +10,7 @@ namespace Lguest.Actors.Engines.Qemu.Initramfs;
 /// pvpanic modules, and an /init that gives the launcher a shell on the virtio console (the contract is on
 /// <see cref="GuestInitScripts"/>). Building it takes a second or so, so it is cached: the file name carries the
 /// kernel release and a hash of what went in (the kernel's version banner, busybox's bytes, the scripts' version
-/// and the module list), and a new file is renamed into place whole, so launchers racing to build it are safe.
+/// and the modules wanted), and a new file is renamed into place whole, so launchers racing to build it are safe.
 /// </summary>
 public static class GuestInitramfs
 {
@@ -44,31 +44,34 @@ public static class GuestInitramfs
         ArgumentNullException.ThrowIfNull(host);
         KernelRelease kernel = ReadKernel(request.Kernel);
         BusyboxBinary busybox = BusyboxBinary.Find(request.Busybox);
-        IReadOnlyList<GuestModule> modules = GuestModules.Resolve(kernel.Release, host);
 
-        string path = Path.Combine(request.CacheDirectory, CacheFileName(kernel, busybox, modules));
+        // A hit costs a header read and a hash of busybox: no modprobe, so the launcher starts QEMU sooner.
+        string path = Path.Combine(request.CacheDirectory, CacheFileName(kernel, busybox, host));
         if (File.Exists(path))
         {
             return path;
         }
+        IReadOnlyList<GuestModule> modules = GuestModules.Resolve(kernel.Release, host);
         IReadOnlyList<string> applets = InitramfsImage.Applets(busybox);
         InitramfsCache.WriteAtomically(path, output => InitramfsImage.Write(output, busybox, applets, modules));
         return path;
     }
 
-    /// <summary>"initramfs-6.1.0-57-cloud-amd64-0123456789abcdef.cpio.gz": the release for people, the hash for change.</summary>
+    /// <summary>
+    /// "initramfs-6.1.0-57-cloud-amd64-0123456789abcdef.cpio.gz": the release for people, and a hash of everything
+    /// that decides the contents for change. The kernel's banner carries its build number and date, so a rebuilt
+    /// kernel of the same release (with rebuilt modules) gets a new file; the modules wanted and the scripts are
+    /// covered by <paramref name="scriptVersion"/> and the list itself.
+    /// </summary>
     internal static string CacheFileName(
-        KernelRelease kernel, BusyboxBinary busybox, IReadOnlyList<GuestModule> modules, int scriptVersion = GuestInitScripts.Version)
+        KernelRelease kernel, BusyboxBinary busybox, InitramfsHost host, int scriptVersion = GuestInitScripts.Version)
     {
-        var key = new StringBuilder()
-            .Append("scripts ").Append(scriptVersion).Append('\n')
-            .Append("kernel ").Append(kernel.Banner).Append('\n')
-            .Append("busybox ").Append(busybox.Sha256).Append('\n');
-        foreach (GuestModule module in modules)
-        {
-            key.Append("module ").Append(module.HostPath).Append('\n');
-        }
-        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..16];
+        string key = string.Join('\n',
+            $"scripts {scriptVersion}",
+            $"kernel {kernel.Banner}",
+            $"busybox {busybox.Sha256}",
+            $"modules {string.Join(' ', InitramfsHost.GuestModules)} from {Path.GetFullPath(host.ModulesRoot)}");
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16];
         return $"initramfs-{kernel.Release}-{hash}.cpio.gz";
     }
 

@@ -34,7 +34,7 @@ public sealed class TapTests
         {
             string description = device.Describe();
             Assert.StartsWith($"tun lgt{Environment.ProcessId % 10000}x", description, StringComparison.Ordinal);
-            Assert.EndsWith($": {address}", description, StringComparison.Ordinal);
+            Assert.EndsWith($": {address}/24", description, StringComparison.Ordinal);
             name = description["tun ".Length..description.IndexOf(':', StringComparison.Ordinal)];
             Assert.NotEqual(0u, NetworkInterfaces.IndexOf(name));
         }

@@ -111,19 +111,30 @@ public sealed class GuestInitramfsTests : IDisposable
     }
 
     [Fact]
-    public void The_cache_key_changes_with_the_scripts_version_the_kernel_build_busybox_and_the_modules()
+    public void The_cache_key_changes_with_the_scripts_version_the_kernel_build_busybox_and_the_module_tree()
     {
         var kernel = new KernelRelease("6.1.0-1", "6.1.0-1 (x) #1 SMP 2026-01-01");
         var busybox = new BusyboxBinary("/bin/busybox", "aa");
-        GuestModule[] modules = [new("virtio", "/lib/modules/6.1.0-1/virtio.ko")];
-        string name = GuestInitramfs.CacheFileName(kernel, busybox, modules, scriptVersion: 1);
+        InitramfsHost host = InitramfsHost.Default;
+        string name = GuestInitramfs.CacheFileName(kernel, busybox, host, scriptVersion: 1);
 
-        Assert.Equal(name, GuestInitramfs.CacheFileName(kernel, busybox, modules, scriptVersion: 1));
-        Assert.NotEqual(name, GuestInitramfs.CacheFileName(kernel, busybox, modules, scriptVersion: 2));
-        Assert.NotEqual(name, GuestInitramfs.CacheFileName(kernel with { Banner = "6.1.0-1 (x) #2 SMP 2026-02-02" }, busybox, modules, 1));
-        Assert.NotEqual(name, GuestInitramfs.CacheFileName(kernel, busybox with { Sha256 = "bb" }, modules, 1));
-        Assert.NotEqual(name, GuestInitramfs.CacheFileName(kernel, busybox, [.. modules, new("virtio_pci", "/x/virtio_pci.ko")], 1));
+        Assert.Equal(name, GuestInitramfs.CacheFileName(kernel, busybox with { Path = "/usr/bin/busybox" }, host, scriptVersion: 1));
+        Assert.NotEqual(name, GuestInitramfs.CacheFileName(kernel, busybox, host, scriptVersion: 2));
+        Assert.NotEqual(name, GuestInitramfs.CacheFileName(kernel with { Banner = "6.1.0-1 (x) #2 SMP 2026-02-02" }, busybox, host, 1));
+        Assert.NotEqual(name, GuestInitramfs.CacheFileName(kernel, busybox with { Sha256 = "bb" }, host, 1));
+        Assert.NotEqual(name, GuestInitramfs.CacheFileName(kernel, busybox, host with { ModulesRoot = "/other" }, 1));
         Assert.Matches("^initramfs-6\\.1\\.0-1-[0-9a-f]{16}\\.cpio\\.gz$", name);
+    }
+
+    [Fact]
+    public void A_cache_hit_runs_no_modprobe()
+    {
+        string built = GuestInitramfs.Ensure(new InitramfsRequest("/vmlinuz", _cache));
+
+        // With no modprobe to run, only a hit can succeed.
+        string hit = GuestInitramfs.Ensure(new InitramfsRequest("/vmlinuz", _cache), InitramfsHost.Default with { Modprobe = "/nonexistent/modprobe" });
+
+        Assert.Equal(built, hit);
     }
 
     [Fact]
