@@ -1,9 +1,9 @@
 namespace Lguest.Bench;
 
-/// <summary>The runner's command line: [--quick] [--only ring|vhost-user|footprint|inprocess|realguest] [--no-peer] [--markdown FILE].</summary>
+/// <summary>The runner's command line: [--quick] [--only ring|vhost-user|footprint|inprocess|realguest|qemu] [--no-peer] [--markdown FILE].</summary>
 internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath, bool NoPeer = false)
 {
-    public static readonly string[] Suites = ["ring", "vhost-user", "footprint", "inprocess", "realguest"];
+    public static readonly string[] Suites = ["ring", "vhost-user", "footprint", "inprocess", "realguest", "qemu"];
 
     /// <summary>How long each timed measurement runs: a few seconds, or about one with --quick.</summary>
     public TimeSpan MeasureFor => Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(3);
