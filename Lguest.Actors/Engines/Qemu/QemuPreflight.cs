@@ -9,7 +9,7 @@ namespace Lguest.Actors.Engines.Qemu;
 /// (exit 2) rather than a QEMU that fails half-way through starting: the QEMU binary must exist, the kernel must be
 /// a kernel, and without an initrd the guest gets the launcher's own initramfs.
 /// </summary>
-public static class QemuPreflight
+internal static class QemuPreflight
 {
     /// <summary>Returns <paramref name="settings"/>, with the initramfs filled in, when the engine (auto resolved) is qemu.</summary>
     /// <exception cref="ConfigurationException">The first problem, naming its key.</exception>
