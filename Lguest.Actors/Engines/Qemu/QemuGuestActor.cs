@@ -53,6 +53,7 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
         Receive<QemuMessages.QemuExited>(exited =>
         {
             _exited = exited;
+            _qmpClosed |= _qmp?.Connected != true;
             DecideIfOver();
         });
         Receive<QemuMessages.QemuStderr>(line => _log.Warning("qemu: {0}", line.Line));
@@ -141,6 +142,10 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
         _qemu = QemuProcess.Start(_settings.Qemu.Binary, args, Self);
     }
 
+    /// <summary>
+    /// Only remembers why QEMU is about to stop: with reboot=shutdown it exits by itself after SHUTDOWN, and the
+    /// decision waits for that exit. A panic pauses the guest, so QEMU is told to quit.
+    /// </summary>
     private void OnEvent(QemuMessages.QmpEvent e)
     {
         _log.Debug("QMP event {0} {1}", e.Name, e.Reason ?? "");
@@ -189,6 +194,7 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>The launcher decides how the process ends; this boot only reports how it ended.</summary>
     private void Finish(LauncherExit exit) => Context.Parent.Tell(new GuestFinished(exit));
 
     /// <summary>A reboot: this QEMU and its sockets go now; Akka stops the back ends before the next boot starts.</summary>

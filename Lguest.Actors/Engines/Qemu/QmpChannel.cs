@@ -22,6 +22,7 @@ internal sealed class QmpChannel : IDisposable
     private readonly Lock _sendGate = new();
     private FileDescriptor? _connection;
     private volatile bool _stopping;
+    private volatile bool _connected;
 
     public QmpChannel(string path, IActorRef owner)
     {
@@ -30,6 +31,12 @@ internal sealed class QmpChannel : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = "qmp reader" };
         _thread.Start();
     }
+
+    /// <summary>
+    /// Whether QEMU ever connected. A QEMU that dies before it does never closes the monitor either, so its exit
+    /// alone tells the whole story (and QMP sends no event before capabilities are negotiated).
+    /// </summary>
+    public bool Connected => _connected;
 
     /// <summary>Asks QEMU to quit (it exits as if powered off; the reaper reports the exit). Harmless once it is gone.</summary>
     public void Quit() => TrySend("""{"execute":"quit"}""");
@@ -61,6 +68,7 @@ internal sealed class QmpChannel : IDisposable
             {
                 _connection = connection;
             }
+            _connected = true;
             Converse(connection);
         }
         catch (Exception e) when (e is SystemCallException or JsonException or InvalidDataException)

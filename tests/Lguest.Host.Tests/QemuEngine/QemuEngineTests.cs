@@ -89,6 +89,16 @@ public sealed class QemuEngineTests(ITestOutputHelper output) : IDisposable
     }
 
     [RealGuestFact]
+    public async Task A_QEMU_that_exits_as_it_starts_ends_the_launcher_with_exit_1_naming_QEMU_and_its_status()
+    {
+        string config = QemuEngineConfig.Write(_directory, "{ type = rng }", "qemu.binary = \"/bin/false\"");
+        HostProcess.Result result = await HostProcess.RunAsync("--config", config);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Matches(@"^lguest: QEMU \(pid \d+\) exited with status 1$", result.StderrLines[^1]);
+    }
+
+    [RealGuestFact]
     public async Task A_missing_QEMU_binary_is_a_one_line_usage_error()
     {
         string config = QemuEngineConfig.Write(_directory, "{ type = rng }", "qemu.binary = \"/no/such/qemu-system-x86_64\"");
