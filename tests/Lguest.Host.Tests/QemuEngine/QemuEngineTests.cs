@@ -68,6 +68,19 @@ public sealed class QemuEngineTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("killed by signal 9", launcher.LastStderrLine, StringComparison.Ordinal);
     }
 
+    /// <summary>pvpanic reports the panic as GUEST_PANICKED; QEMU, paused by -action panic=pause, is told to quit.</summary>
+    [RealGuestFact]
+    public void A_guest_kernel_panic_ends_the_launcher_with_exit_1_saying_so()
+    {
+        string config = QemuEngineConfig.Write(_directory, "{ type = rng }");
+        using LauncherSession launcher = LauncherSession.Start(output, "--config", config);
+        launcher.WaitForOutput(LauncherSession.ReadyLine);
+        launcher.Send("echo c > /proc/sysrq-trigger");
+
+        Assert.Equal(1, launcher.WaitForExit());
+        Assert.Equal("lguest: the guest kernel panicked", launcher.LastStderrLine);
+    }
+
     /// <summary>
     /// A host failure on a device is fatal (kill-launcher): an rng whose source runs dry fails as soon as the guest's
     /// driver asks for entropy, and the launcher stops QEMU and exits 1 naming the device.
