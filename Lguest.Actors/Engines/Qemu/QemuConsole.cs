@@ -140,7 +140,8 @@ internal sealed class QemuConsole : IDisposable
             _inputThread.Start();
             return true;
         }
-        int read = FileIo.Read(_console, buffer);
+        // A reset connection is QEMU gone (killed with our input unread), not a host failure: the reaper says why.
+        int read = ReadFromQemu(_console, buffer);
         if (read == 0)
         {
             return false;
@@ -162,7 +163,7 @@ internal sealed class QemuConsole : IDisposable
             _serial = UnixSocket.Accept(_serialListener);
             return;
         }
-        int read = FileIo.Read(_serial, buffer);
+        int read = ReadFromQemu(_serial, buffer);
         if (read == 0)
         {
             // QEMU closed it; keep serving hvc0 without it.
@@ -172,6 +173,19 @@ internal sealed class QemuConsole : IDisposable
         if (!ConsoleSeen)
         {
             SocketAcceptor.WriteAll(_output, buffer.AsSpan(0, read));
+        }
+    }
+
+    /// <summary>End of stream, or 0 when QEMU's end failed: either way QEMU has gone.</summary>
+    private static int ReadFromQemu(FileDescriptor socket, byte[] buffer)
+    {
+        try
+        {
+            return FileIo.Read(socket, buffer);
+        }
+        catch (SystemCallException)
+        {
+            return 0;
         }
     }
 
