@@ -20,6 +20,16 @@ internal static class QemuPreflight
         {
             return settings;
         }
+        // Both would apply after the first boot's setup: QEMU, its runtime directory and the next boot's sockets
+        // would then lie outside the chroot, or belong to a user the launcher no longer is.
+        if (settings.Chroot is not null)
+        {
+            throw new ConfigurationException("lguest.chroot", "not supported with engine qemu (QEMU and its sockets live outside any chroot)");
+        }
+        if (settings.User is not null)
+        {
+            throw new ConfigurationException("lguest.user", "not supported with engine qemu (every reboot starts QEMU and its sockets anew, as the launcher's user)");
+        }
         if (QemuBinary.Find(settings.Qemu.Binary) is null)
         {
             throw new ConfigurationException("lguest.qemu.binary", $"{settings.Qemu.Binary} not found (apt-get install qemu-system-x86)");

@@ -86,6 +86,13 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void Chroot_and_user_are_refused_before_anything_starts()
+    {
+        Assert.Equal("lguest.chroot", Assert.Throws<ConfigurationException>(() => QemuPreflight.Check(Settings() with { Chroot = "/" })).Key);
+        Assert.Equal("lguest.user", Assert.Throws<ConfigurationException>(() => QemuPreflight.Check(Settings() with { User = "nobody" })).Key);
+    }
+
+    [Fact]
     public void A_configured_accelerator_is_taken_as_given()
     {
         Assert.True(QemuAcceleratorChoice.For(QemuAccelerator.Kvm).Kvm);
