@@ -137,6 +137,10 @@ internal sealed class NewcArchiveWriter : IDisposable
         {
             throw new ArgumentException($"cpio entry name '{name}' must be a relative path without empty, . or .. parts", nameof(name));
         }
+        if (name == TrailerName)
+        {
+            throw new ArgumentException($"cpio entry name {TrailerName} would end the archive there", nameof(name));
+        }
         if (!_names.Add(name))
         {
             throw new ArgumentException($"cpio entry {name} added twice", nameof(name));

@@ -145,6 +145,16 @@ public sealed class NewcArchiveWriterTests
     }
 
     [Fact]
+    public void An_entry_named_like_the_trailer_is_refused()
+    {
+        using var output = new MemoryStream();
+        using var writer = new NewcArchiveWriter(output, leaveOpen: true);
+
+        var e = Assert.Throws<ArgumentException>(() => writer.AddFile("TRAILER!!!", [1]));
+        Assert.Contains("would end the archive", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_name_added_twice_is_refused()
     {
         using var output = new MemoryStream();
