@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Akka.Configuration;
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Engines.Qemu;
 using Lguest.Actors.Launcher;
 using ConfigurationException = Lguest.Actors.Configuration.ConfigurationException;
 
@@ -91,5 +92,6 @@ internal static class Cli
         }
     }
 
-    private static CliOutcome.Launch Launch(Config config) => new(config, LauncherSettingsReader.Read(config));
+    /// <summary>The qemu engine's machine checks (binary, kernel, initramfs) are usage errors too, found before anything starts.</summary>
+    private static CliOutcome.Launch Launch(Config config) => new(config, QemuPreflight.Check(LauncherSettingsReader.Read(config)));
 }

@@ -3,7 +3,7 @@ namespace Lguest.Actors.Configuration;
 /// <summary>Which CPU runs the guest.</summary>
 public enum EngineKind
 {
-    /// <summary>lguest when /dev/lguest exists, otherwise simulated; the launcher says which it picked.</summary>
+    /// <summary>lguest when /dev/lguest exists, else qemu when its binary is on PATH, else simulated; the launcher says which it picked.</summary>
     Auto,
     Lguest,
     Simulated,
@@ -11,6 +11,27 @@ public enum EngineKind
 
     /// <summary>The lguest engine against a model of the host kernel's /dev/lguest, with the simulated guest.</summary>
     LguestModel,
+
+    /// <summary>A real Linux under QEMU (KVM or TCG), every device but the CPU ours, served over vhost-user.</summary>
+    Qemu,
+}
+
+/// <summary>How the qemu engine runs QEMU's CPU.</summary>
+public enum QemuAccelerator
+{
+    /// <summary>KVM when /dev/kvm opens read-write, otherwise TCG; the launcher logs which and why.</summary>
+    Auto,
+    Kvm,
+    Tcg,
+}
+
+/// <summary>
+/// The qemu engine: which QEMU binary runs the guest, its accelerator, and where built initramfs images are cached
+/// (empty: $XDG_CACHE_HOME/lguest, else ~/.cache/lguest).
+/// </summary>
+public sealed record QemuSettings(string Binary, QemuAccelerator Accelerator, string CacheDirectory)
+{
+    public static QemuSettings Default { get; } = new("qemu-system-x86_64", QemuAccelerator.Auto, string.Empty);
 }
 
 /// <summary>What happens when a guest breaks the virtio rules on one device.</summary>
@@ -106,5 +127,8 @@ public sealed record LauncherSettings(
     string LguestDevice,
     SupervisionSettings Supervision,
     IReadOnlyList<DeviceSettings> Devices,
-    SimulatedSettings Simulated);
-
+    SimulatedSettings Simulated)
+{
+    /// <summary>The qemu engine's settings (read whatever the engine, so auto can pick qemu).</summary>
+    public QemuSettings Qemu { get; init; } = QemuSettings.Default;
+}

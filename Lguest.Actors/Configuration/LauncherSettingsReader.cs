@@ -16,8 +16,13 @@ internal static class LauncherSettingsReader
 
     private static readonly (string, EngineKind)[] Engines =
     [
-        ("auto", EngineKind.Auto), ("lguest", EngineKind.Lguest), ("simulated", EngineKind.Simulated), ("vhost-user", EngineKind.VhostUser),
-        ("lguest-model", EngineKind.LguestModel),
+        ("auto", EngineKind.Auto), ("lguest", EngineKind.Lguest), ("qemu", EngineKind.Qemu), ("simulated", EngineKind.Simulated),
+        ("vhost-user", EngineKind.VhostUser), ("lguest-model", EngineKind.LguestModel),
+    ];
+
+    private static readonly (string, QemuAccelerator)[] Accelerators =
+    [
+        ("auto", QemuAccelerator.Auto), ("kvm", QemuAccelerator.Kvm), ("tcg", QemuAccelerator.Tcg),
     ];
 
     private static readonly (string, GuestErrorPolicy)[] GuestErrorPolicies =
@@ -54,7 +59,13 @@ internal static class LauncherSettingsReader
             Devices: ReadDevices(lguest, merged.GetConfig(Section), engine),
             Simulated: new SimulatedSettings(
                 lguest.Duration("simulated.interrupt-timeout"),
-                lguest.String("simulated.console-echo")));
+                lguest.String("simulated.console-echo")))
+        {
+            Qemu = new QemuSettings(
+                lguest.OptionalString("qemu.binary") ?? throw lguest.Error("qemu.binary", "must not be empty"),
+                lguest.Choice("qemu.accel", Accelerators),
+                lguest.String("qemu.cache-directory")),
+        };
     }
 
     /// <summary>

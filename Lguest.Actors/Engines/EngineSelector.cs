@@ -2,7 +2,10 @@ using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines.DevLguest;
 using Lguest.Actors.Engines.DevLguest.Model;
+using Lguest.Actors.Engines.Qemu;
 using Lguest.Actors.Engines.Simulated;
+using Lguest.Native.Boot;
+using Lguest.Native.Boot.Initramfs;
 using Lguest.Native.Lguest;
 
 namespace Lguest.Actors.Engines;
@@ -10,6 +13,37 @@ namespace Lguest.Actors.Engines;
 /// <summary>Turns the configured engine into a running one; for <c>auto</c>, says which it picked and why.</summary>
 internal static class EngineSelector
 {
+    /// <summary>
+    /// The engine <c>auto</c> stands for on this machine, and why: lguest when its device exists, else qemu when the
+    /// QEMU binary is found and the kernel is a bzImage (what QEMU's -kernel boots and the built initramfs is made
+    /// for; an ELF vmlinux is an lguest or simulated guest's kernel), else the simulated guest. Any other engine is itself.
+    /// </summary>
+    public static (EngineKind Engine, string Reason) Resolve(LauncherSettings settings)
+    {
+        if (settings.Engine != EngineKind.Auto)
+        {
+            return (settings.Engine, "configured");
+        }
+        if (File.Exists(settings.LguestDevice))
+        {
+            return (EngineKind.Lguest, $"{settings.LguestDevice} exists");
+        }
+        string noLguest = $"{settings.LguestDevice} does not exist (lguest needs a pre-4.14 32-bit host)";
+        if (QemuBinary.Find(settings.Qemu.Binary) is not { } qemu)
+        {
+            return (EngineKind.Simulated, $"{noLguest} and {settings.Qemu.Binary} was not found");
+        }
+        try
+        {
+            KernelRelease release = KernelRelease.Read(settings.Kernel);
+            return (EngineKind.Qemu, $"{noLguest}, {qemu} exists and {settings.Kernel} is a bzImage ({release.Release})");
+        }
+        catch (Exception e) when (e is BootImageException or IOException or UnauthorizedAccessException)
+        {
+            return (EngineKind.Simulated, $"{noLguest}, and QEMU cannot boot {settings.Kernel}: {e.Message}");
+        }
+    }
+
     public static IGuestEngine Create(LauncherSettings settings, ILoggingAdapter log)
     {
         switch (settings.Engine)

@@ -27,7 +27,17 @@ public static class GuestLauncher
     /// the guest powers off (0), dies or a device fails (1), or <paramref name="shutdown"/> is cancelled (0, "stopped").
     /// </summary>
     public static Task<LauncherExit> RunAsync(ActorSystem system, LauncherSettings settings, CancellationToken shutdown)
-        => RunAsync(system, settings, DefaultEnvironment(system, settings, DropPrivileges(system, settings)), shutdown);
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.Engine == EngineKind.Auto)
+        {
+            (EngineKind engine, string reason) = EngineSelector.Resolve(settings);
+            system.Log.Info("engine auto: {0}, so the {1} engine", reason, engine.ToString().ToLowerInvariant());
+            settings = settings with { Engine = engine };
+        }
+        return RunAsync(system, settings, DefaultEnvironment(system, settings, DropPrivileges(system, settings)), shutdown);
+    }
 
     /// <summary>As above, with the engine, devices and console given explicitly (tests, embedding).</summary>
     public static async Task<LauncherExit> RunAsync(

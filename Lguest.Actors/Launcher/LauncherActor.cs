@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Engines.Qemu;
 
 namespace Lguest.Actors.Launcher;
 
@@ -20,7 +21,11 @@ internal sealed class LauncherActor : ReceiveActor
     {
         _exit = exit;
         var incarnation = new GuestIncarnation();
-        _guest = Context.ActorOf(GuestActor.Props(settings, environment, incarnation), "guest");
+        _guest = Context.ActorOf(
+            settings.Engine == EngineKind.Qemu
+                ? QemuGuestActor.Props(settings, environment, QemuSession.Start(settings))
+                : GuestActor.Props(settings, environment, incarnation),
+            "guest");
         Context.Watch(_guest);
 
         Receive<GuestFinished>(finished =>

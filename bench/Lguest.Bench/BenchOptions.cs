@@ -1,13 +1,13 @@
 namespace Lguest.Bench;
 
 /// <summary>
-/// The runner's command line: [--quick] [--only ring|vhost-user|footprint|inprocess|realguest] [--no-peer]
+/// The runner's command line: [--quick] [--only ring|vhost-user|footprint|inprocess|realguest|qemu] [--no-peer]
 /// [--previous HOST_DLL] [--markdown FILE]. --previous adds a back end built from an older commit (say the design
 /// before the eventfd dispatcher) to the vhost-user suite, measured in the same run.
 /// </summary>
 internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath, bool NoPeer = false, string? PreviousHost = null)
 {
-    public static readonly string[] Suites = ["ring", "vhost-user", "footprint", "inprocess", "realguest"];
+    public static readonly string[] Suites = ["ring", "vhost-user", "footprint", "inprocess", "realguest", "qemu"];
 
     /// <summary>How long each timed measurement runs: a few seconds, or about one with --quick.</summary>
     public TimeSpan MeasureFor => Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(3);

@@ -20,7 +20,7 @@ public sealed class ExitCodeTests : IDisposable
     }
 
     [Theory]
-    [InlineData("engine = kvm", "lguest: lguest.engine: expected auto, lguest, simulated, vhost-user or lguest-model, got 'kvm'")]
+    [InlineData("engine = kvm", "lguest: lguest.engine: expected auto, lguest, qemu, simulated, vhost-user or lguest-model, got 'kvm'")]
     [InlineData("memory = 12Q", "lguest: lguest.memory: not a size: 12Q")]
     [InlineData("memroy = 64M", "lguest: lguest.memroy: unknown key (reference.conf lists every key)")]
     public async Task Bad_config_exits_2_naming_the_key_and_its_line(string line, string expected)
@@ -42,7 +42,7 @@ public sealed class ExitCodeTests : IDisposable
         HostProcess.Result result = await HostProcess.RunAsync("--config", config, "--verbose");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal([$"lguest: lguest.engine: expected auto, lguest, simulated, vhost-user or lguest-model, got 'kvm' ({config}:1)"], result.StderrLines);
+        Assert.Equal([$"lguest: lguest.engine: expected auto, lguest, qemu, simulated, vhost-user or lguest-model, got 'kvm' ({config}:1)"], result.StderrLines);
     }
 
     [Fact]

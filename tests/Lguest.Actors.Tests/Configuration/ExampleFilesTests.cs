@@ -16,9 +16,24 @@ public sealed class ExampleFilesTests : IClassFixture<ConfigFixture>
     public ExampleFilesTests(ConfigFixture fixture) => _fixture = fixture;
 
     [Fact]
-    public void Guest_example_reads_as_documented()
+    public void Guest_example_is_a_real_guest_under_qemu_on_our_disk_and_rng()
     {
         LauncherSettings settings = InFixtureDirectory(() => LauncherSettingsReader.Read(Example("guest.hocon")));
+
+        Assert.Equal(EngineKind.Qemu, settings.Engine);
+        Assert.Equal(256UL << 20, settings.MemoryBytes);
+        Assert.Equal("/vmlinuz", settings.Kernel);
+        Assert.Null(settings.Initrd); // the launcher's own initramfs
+        Assert.Equal(QemuAccelerator.Auto, settings.Qemu.Accelerator);
+        Assert.Equal(
+            [new ConsoleSettings(), new BlockSettings("disk.img", ReadOnly: false) { Size = 1L << 30 }, new RngSettings("/dev/urandom", 65536)],
+            settings.Devices);
+    }
+
+    [Fact]
+    public void Simulated_example_reads_as_documented()
+    {
+        LauncherSettings settings = InFixtureDirectory(() => LauncherSettingsReader.Read(Example("simulated.hocon")));
 
         Assert.Equal(EngineKind.Simulated, settings.Engine);
         Assert.Equal(64UL << 20, settings.MemoryBytes);

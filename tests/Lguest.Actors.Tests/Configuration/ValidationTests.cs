@@ -14,7 +14,7 @@ public sealed class ValidationTests : IClassFixture<ConfigFixture>
     public void Unknown_engine_lists_the_choices()
     {
         var e = _fixture.Fails("engine = kvm", "lguest.engine");
-        Assert.Equal("lguest.engine: expected auto, lguest, simulated, vhost-user or lguest-model, got 'kvm'", e.Message);
+        Assert.Equal("lguest.engine: expected auto, lguest, qemu, simulated, vhost-user or lguest-model, got 'kvm'", e.Message);
     }
 
     [Theory]
