@@ -26,7 +26,7 @@ public sealed class ExampleFilesTests : IClassFixture<ConfigFixture>
         Assert.Null(settings.Initrd); // the launcher's own initramfs
         Assert.Equal(QemuAccelerator.Auto, settings.Qemu.Accelerator);
         Assert.Equal(
-            [new ConsoleSettings(), new BlockSettings("disk.img", ReadOnly: false) { Size = 1L << 30 }, new RngSettings("/dev/urandom", 65536)],
+            [new BlockSettings("disk.img", ReadOnly: false) { Size = 1L << 30 }, new RngSettings("/dev/urandom", 65536), new ConsoleSettings()],
             settings.Devices);
     }
 
