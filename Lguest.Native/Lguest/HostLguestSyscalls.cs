@@ -82,6 +82,7 @@ public sealed unsafe partial class HostLguestSyscalls : ILguestSyscalls
         return true;
     }
 
+    // Tmds.LibC 0.5.0 binds pthread_kill but not pthread_self.
     [LibraryImport("libc", EntryPoint = "pthread_self")]
     private static partial nuint pthread_self();
 }
