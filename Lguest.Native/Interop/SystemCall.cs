@@ -14,7 +14,7 @@ internal static class SystemCall
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
     /// <summary>True when <paramref name="result"/> failed with EINTR and the call should simply be made again.</summary>
-    public static bool Interrupted(long result) => result < 0 && LastErrno == Errno.EINTR;
+    private static bool Interrupted(long result) => result < 0 && LastErrno == Errno.EINTR;
 
     /// <summary>
     /// A signal landing mid-call (the run loop's wake signal, a debugger, SIGWINCH) must not look like a failure, so
