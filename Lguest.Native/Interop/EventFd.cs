@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>
@@ -14,7 +16,7 @@ public sealed class EventFd : IDisposable
     public static EventFd Create(bool nonBlocking = false)
     {
         int flags = LibC.EFD_CLOEXEC | (nonBlocking ? LibC.EFD_NONBLOCK : 0);
-        int fd = (int)SystemCall.ThrowIfFailed(LibC.eventfd(0, flags), "eventfd");
+        int fd = (int)SystemCall.ThrowIfFailed(Linux.eventfd(0, flags), "eventfd");
         return new EventFd(FileDescriptor.Adopt(fd));
     }
 
@@ -25,12 +27,7 @@ public sealed class EventFd : IDisposable
     public unsafe void Signal(ulong value = 1)
     {
         using FileDescriptor.Lease fd = Descriptor.Borrow();
-        long r;
-        do
-        {
-            r = LibC.write(fd.Number, &value, sizeof(ulong));
-        }
-        while (SystemCall.Interrupted(r));
+        long r = SystemCall.Uninterrupted(new Interruptible.Write(fd.Number, &value, sizeof(ulong)));
         SystemCall.ThrowIfFailed(r, "signal eventfd");
     }
 
@@ -42,12 +39,7 @@ public sealed class EventFd : IDisposable
     {
         using FileDescriptor.Lease fd = Descriptor.Borrow();
         ulong value = 0;
-        long r;
-        do
-        {
-            r = LibC.read(fd.Number, &value, sizeof(ulong));
-        }
-        while (SystemCall.Interrupted(r));
+        long r = SystemCall.Uninterrupted(new Interruptible.Read(fd.Number, &value, sizeof(ulong)));
         if (SystemCall.ErrnoOf(r) == Errno.EAGAIN)
         {
             return 0;

@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>
@@ -29,8 +31,8 @@ public static class EventFdCheck
             return "the eventfd is in semaphore mode (EFD_SEMAPHORE); a doorbell must be read whole";
         }
         using FileDescriptor.Lease fd = descriptor.Borrow();
-        int flags = LibC.fcntl(fd.Number, LibC.F_GETFL, 0);
-        if (flags < 0 || ((flags & LibC.O_NONBLOCK) == 0 && LibC.fcntl(fd.Number, LibC.F_SETFL, flags | LibC.O_NONBLOCK) < 0))
+        int flags = Linux.fcntl(fd.Number, LibC.F_GETFL, 0);
+        if (flags < 0 || ((flags & LibC.O_NONBLOCK) == 0 && Linux.fcntl(fd.Number, LibC.F_SETFL, flags | LibC.O_NONBLOCK) < 0))
         {
             return $"the eventfd cannot be made non-blocking: {Errno.Describe(SystemCall.LastErrno)}";
         }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Linux = Tmds.Linux.LibC;
 
 namespace Lguest.Native.Interop;
 
@@ -25,16 +26,15 @@ public sealed class FileDescriptor : SafeHandle
     public int Number => (int)handle;
 
     /// <summary>Opens <paramref name="path"/> close-on-exec; failure names the path.</summary>
-    public static FileDescriptor Open(string path, int flags, int mode = 0)
+    public static unsafe FileDescriptor Open(string path, int flags, int mode = 0)
     {
-        int fd;
-        do
+        long fd;
+        fixed (byte* name = NativeString.Utf8(path))
         {
-            fd = LibC.open(path, flags | LibC.O_CLOEXEC, mode);
+            fd = SystemCall.Uninterrupted(new Interruptible.Open(name, flags | LibC.O_CLOEXEC, mode));
         }
-        while (SystemCall.Interrupted(fd));
         SystemCall.ThrowIfFailed(fd, $"open {path}");
-        return new FileDescriptor(fd);
+        return new FileDescriptor((int)fd);
     }
 
     /// <summary>
@@ -44,14 +44,9 @@ public sealed class FileDescriptor : SafeHandle
     public FileDescriptor Duplicate()
     {
         using Lease fd = Borrow();
-        int copy;
-        do
-        {
-            copy = LibC.fcntl(fd.Number, LibC.F_DUPFD_CLOEXEC, 0);
-        }
-        while (SystemCall.Interrupted(copy));
+        long copy = SystemCall.Uninterrupted(new Interruptible.DuplicateCloseOnExec(fd.Number));
         SystemCall.ThrowIfFailed(copy, $"duplicate fd {fd.Number}");
-        return new FileDescriptor(copy);
+        return new FileDescriptor((int)copy);
     }
 
     /// <summary>Takes ownership of a raw descriptor returned by the kernel (accept, SCM_RIGHTS, ...).</summary>
@@ -63,7 +58,7 @@ public sealed class FileDescriptor : SafeHandle
     /// </summary>
     public Lease Borrow() => new(this);
 
-    protected override bool ReleaseHandle() => LibC.close((int)handle) == 0;
+    protected override bool ReleaseHandle() => Linux.close((int)handle) == 0;
 
     /// <summary>A reference on an open descriptor; see <see cref="Borrow"/>.</summary>
     public readonly ref struct Lease

@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>
@@ -12,12 +14,7 @@ public static unsafe class FileIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (byte* p = buffer)
         {
-            nint r;
-            do
-            {
-                r = LibC.read(fd.Number, p, (nuint)buffer.Length);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.Read(fd.Number, p, (nuint)buffer.Length));
             return (int)SystemCall.ThrowIfFailed(r, $"read fd {fd.Number}");
         }
     }
@@ -28,12 +25,7 @@ public static unsafe class FileIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (byte* p = buffer)
         {
-            nint r;
-            do
-            {
-                r = LibC.write(fd.Number, p, (nuint)buffer.Length);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.Write(fd.Number, p, (nuint)buffer.Length));
             return (int)SystemCall.ThrowIfFailed(r, $"write fd {fd.Number}");
         }
     }
@@ -45,12 +37,7 @@ public static unsafe class FileIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (byte* p = buffer)
         {
-            nint r;
-            do
-            {
-                r = LibC.pread(fd.Number, p, (nuint)buffer.Length, offset);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.PositionalRead(fd.Number, p, (nuint)buffer.Length, offset));
             return (int)SystemCall.ThrowIfFailed(r, $"pread fd {fd.Number} at {offset}");
         }
     }
@@ -62,12 +49,7 @@ public static unsafe class FileIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (byte* p = buffer)
         {
-            nint r;
-            do
-            {
-                r = LibC.pwrite(fd.Number, p, (nuint)buffer.Length, offset);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.PositionalWrite(fd.Number, p, (nuint)buffer.Length, offset));
             return (int)SystemCall.ThrowIfFailed(r, $"pwrite fd {fd.Number} at {offset}");
         }
     }
@@ -76,12 +58,7 @@ public static unsafe class FileIo
     public static void Fdatasync(FileDescriptor descriptor)
     {
         using FileDescriptor.Lease fd = descriptor.Borrow();
-        int r;
-        do
-        {
-            r = LibC.fdatasync(fd.Number);
-        }
-        while (SystemCall.Interrupted(r));
+        long r = SystemCall.Uninterrupted(new Interruptible.DataSync(fd.Number));
         SystemCall.ThrowIfFailed(r, $"fdatasync fd {fd.Number}");
     }
 
@@ -90,12 +67,7 @@ public static unsafe class FileIo
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         using FileDescriptor.Lease fd = descriptor.Borrow();
-        int r;
-        do
-        {
-            r = LibC.ftruncate(fd.Number, length);
-        }
-        while (SystemCall.Interrupted(r));
+        long r = SystemCall.Uninterrupted(new Interruptible.Truncate(fd.Number, length));
         SystemCall.ThrowIfFailed(r, $"ftruncate fd {fd.Number} to {length}");
     }
 
@@ -106,9 +78,9 @@ public static unsafe class FileIo
     public static long GetSize(FileDescriptor descriptor)
     {
         using FileDescriptor.Lease fd = descriptor.Borrow();
-        long position = SystemCall.ThrowIfFailed(LibC.lseek(fd.Number, 0, LibC.SEEK_CUR), $"lseek fd {fd.Number}");
-        long size = SystemCall.ThrowIfFailed(LibC.lseek(fd.Number, 0, LibC.SEEK_END), $"lseek fd {fd.Number} to its end");
-        SystemCall.ThrowIfFailed(LibC.lseek(fd.Number, position, LibC.SEEK_SET), $"lseek fd {fd.Number} back to {position}");
+        long position = SystemCall.ThrowIfFailed(Linux.lseek(fd.Number, 0, LibC.SEEK_CUR), $"lseek fd {fd.Number}");
+        long size = SystemCall.ThrowIfFailed(Linux.lseek(fd.Number, 0, LibC.SEEK_END), $"lseek fd {fd.Number} to its end");
+        SystemCall.ThrowIfFailed(Linux.lseek(fd.Number, position, LibC.SEEK_SET), $"lseek fd {fd.Number} back to {position}");
         return size;
     }
 }

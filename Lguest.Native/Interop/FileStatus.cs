@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>fstat for what a descriptor received from another process really is: its size bounds what may be mapped.</summary>
@@ -9,7 +11,7 @@ public static unsafe class FileStatus
         ArgumentNullException.ThrowIfNull(descriptor);
         using FileDescriptor.Lease fd = descriptor.Borrow();
         FileStatusBuffer status;
-        SystemCall.ThrowIfFailed(LibC.fstat(fd.Number, &status), $"fstat fd {fd.Number}");
+        SystemCall.ThrowIfFailed(Linux.fstat(fd.Number, (Tmds.Linux.stat*)&status), $"fstat fd {fd.Number}");
         return status.Size;
     }
 }

@@ -3,34 +3,14 @@ using System.Runtime.InteropServices;
 namespace Lguest.Native.Interop;
 
 /// <summary>
-/// libc entry points the devices need: the terminal, the tap and its configuration socket, signals.
-/// Raw like the rest of <see cref="LibC"/>: callers go through <see cref="SystemCall"/>.
+/// What the devices need from libc beyond Tmds.LibC: the terminal, tap and interface constants and layouts, and
+/// if_nametoindex. Raw like the rest of <see cref="LibC"/>: callers go through <see cref="SystemCall"/>.
 /// </summary>
 internal static unsafe partial class LibC
 {
-    [LibraryImport(Library, EntryPoint = "isatty", SetLastError = true)]
-    public static partial int isatty(int fd);
-
-    [LibraryImport(Library, EntryPoint = "tcgetattr", SetLastError = true)]
-    public static partial int tcgetattr(int fd, TerminalAttributes* attributes);
-
-    [LibraryImport(Library, EntryPoint = "tcsetattr", SetLastError = true)]
-    public static partial int tcsetattr(int fd, int when, TerminalAttributes* attributes);
-
-    [LibraryImport(Library, EntryPoint = "socket", SetLastError = true)]
-    public static partial int socket(int domain, int type, int protocol);
-
-    [LibraryImport(Library, EntryPoint = "socketpair", SetLastError = true)]
-    public static partial int socketpair(int domain, int type, int protocol, int* fds);
-
+    // Tmds.LibC 0.5.0 has none of the if_* name and index calls.
     [LibraryImport(Library, EntryPoint = "if_nametoindex", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial uint if_nametoindex(string name);
-
-    [LibraryImport(Library, EntryPoint = "kill", SetLastError = true)]
-    public static partial int kill(int pid, int signal);
-
-    [LibraryImport(Library, EntryPoint = "getpid")]
-    public static partial int getpid();
 
     public const int TCSANOW = 0;
     public const uint ISIG = 0x1;

@@ -2,12 +2,9 @@ using System.Runtime.InteropServices;
 
 namespace Lguest.Native.Interop;
 
-/// <summary>The calls that inspect and bound what a vhost-user front end hands us (its fds, its socket).</summary>
+/// <summary>The constants that inspect and bound what a vhost-user front end hands us (its fds, its socket).</summary>
 internal static unsafe partial class LibC
 {
-    [LibraryImport(Library, EntryPoint = "setsockopt", SetLastError = true)]
-    public static partial int setsockopt(int fd, int level, int option, void* value, uint length);
-
     public const int SO_RCVTIMEO = 20;
     public const int SO_SNDTIMEO = 21;
 

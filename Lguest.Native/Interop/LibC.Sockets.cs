@@ -3,38 +3,11 @@ using System.Runtime.InteropServices;
 namespace Lguest.Native.Interop;
 
 /// <summary>
-/// libc entry points for AF_UNIX stream sockets with descriptor passing (vhost-user), and stat for the file types
-/// and sizes those descriptors need checking against. Raw: callers go through <see cref="SystemCall"/>.
+/// Constants and layouts for AF_UNIX stream sockets with descriptor passing (vhost-user), and stat for the file
+/// types and sizes those descriptors need checking against; the calls themselves are Tmds.LibC's.
 /// </summary>
 internal static unsafe partial class LibC
 {
-    [LibraryImport(Library, EntryPoint = "bind", SetLastError = true)]
-    public static partial int bind(int fd, UnixSocketAddress* address, uint length);
-
-    [LibraryImport(Library, EntryPoint = "listen", SetLastError = true)]
-    public static partial int listen(int fd, int backlog);
-
-    [LibraryImport(Library, EntryPoint = "accept4", SetLastError = true)]
-    public static partial int accept4(int fd, void* address, uint* length, int flags);
-
-    [LibraryImport(Library, EntryPoint = "connect", SetLastError = true)]
-    public static partial int connect(int fd, UnixSocketAddress* address, uint length);
-
-    [LibraryImport(Library, EntryPoint = "sendmsg", SetLastError = true)]
-    public static partial nint sendmsg(int fd, MessageHeader* message, int flags);
-
-    [LibraryImport(Library, EntryPoint = "recvmsg", SetLastError = true)]
-    public static partial nint recvmsg(int fd, MessageHeader* message, int flags);
-
-    [LibraryImport(Library, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int unlink(string path);
-
-    [LibraryImport(Library, EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int lstat(string path, FileStatusBuffer* status);
-
-    [LibraryImport(Library, EntryPoint = "fstat", SetLastError = true)]
-    public static partial int fstat(int fd, FileStatusBuffer* status);
-
     public const int SOL_SOCKET = 1;
     public const int SCM_RIGHTS = 1;
     public const int MSG_CTRUNC = 0x8;

@@ -17,13 +17,17 @@ public struct IoVector
 }
 
 /// <summary>
-/// libc entry points Tmds.LibC does not provide, or provides without errno capture.
+/// The libc entry points we bind ourselves, because Tmds.LibC (used for every other call) cannot serve them, and the
+/// constants and layouts the project names. Tmds.LibC declares its bindings with SetLastError = true and reads errno
+/// back through Marshal.GetLastWin32Error, the same captured value <see cref="SystemCall.LastErrno"/> reads; the
+/// exception is its poll, declared without SetLastError, so its errno would be stale and EINTR could not be seen.
 /// Raw: callers go through <see cref="SystemCall"/> for errno and EINTR handling.
 /// </summary>
 internal static unsafe partial class LibC
 {
     private const string Library = "libc";
 
+    // Tmds.LibC 0.5.0 has no vectored I/O: readv, writev, preadv and pwritev are missing.
     [LibraryImport(Library, EntryPoint = "readv", SetLastError = true)]
     public static partial nint readv(int fd, IoVector* iov, int iovcnt);
 
@@ -36,71 +40,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "pwritev", SetLastError = true)]
     public static partial nint pwritev(int fd, IoVector* iov, int iovcnt, long offset);
 
-    [LibraryImport(Library, EntryPoint = "pread", SetLastError = true)]
-    public static partial nint pread(int fd, void* buffer, nuint count, long offset);
-
-    [LibraryImport(Library, EntryPoint = "pwrite", SetLastError = true)]
-    public static partial nint pwrite(int fd, void* buffer, nuint count, long offset);
-
-    [LibraryImport(Library, EntryPoint = "read", SetLastError = true)]
-    public static partial nint read(int fd, void* buffer, nuint count);
-
-    [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
-    public static partial nint write(int fd, void* buffer, nuint count);
-
-    [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int open(string path, int flags, int mode);
-
-    [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
-    public static partial int close(int fd);
-
-    [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
-    public static partial int eventfd(uint initval, int flags);
-
-    [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
-    public static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
-
-    [LibraryImport(Library, EntryPoint = "munmap", SetLastError = true)]
-    public static partial int munmap(nint addr, nuint length);
-
-    [LibraryImport(Library, EntryPoint = "mprotect", SetLastError = true)]
-    public static partial int mprotect(nint addr, nuint length, int prot);
-
-    [LibraryImport(Library, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int memfd_create(string name, uint flags);
-
-    [LibraryImport(Library, EntryPoint = "ftruncate", SetLastError = true)]
-    public static partial int ftruncate(int fd, long length);
-
-    [LibraryImport(Library, EntryPoint = "fdatasync", SetLastError = true)]
-    public static partial int fdatasync(int fd);
-
+    // Tmds.LibC 0.5.0 declares poll without SetLastError, so EINTR and every other poll error would be unreadable.
     [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
     public static partial int poll(PollFd* fds, nuint nfds, int timeout);
-
-    [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int ioctl(int fd, nuint request, void* argument);
-
-    [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int ioctl_int(int fd, nuint request, nint argument);
-
-    [LibraryImport(Library, EntryPoint = "lseek", SetLastError = true)]
-    public static partial long lseek(int fd, long offset, int whence);
-
-    [LibraryImport(Library, EntryPoint = "dup2", SetLastError = true)]
-    public static partial int dup2(int oldfd, int newfd);
-
-    [LibraryImport(Library, EntryPoint = "pipe2", SetLastError = true)]
-    public static partial int pipe2(int* fds, int flags);
-
-    [LibraryImport(Library, EntryPoint = "fcntl", SetLastError = true)]
-    public static partial int fcntl(int fd, int command, int argument);
-
-    [LibraryImport(Library, EntryPoint = "mincore", SetLastError = true)]
-    public static partial int mincore(nint addr, nuint length, byte* vector);
-
-    [LibraryImport(Library, EntryPoint = "getpagesize")]
-    public static partial int getpagesize();
 
     public const int O_RDONLY = 0;
     public const int O_WRONLY = 1;

@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>
@@ -19,7 +21,14 @@ public static class MemFd
             throw new ArgumentOutOfRangeException(nameof(size), size, "larger than a file can be");
         }
         uint flags = LibC.MFD_CLOEXEC | (sealSize ? LibC.MFD_ALLOW_SEALING : 0);
-        int number = (int)SystemCall.ThrowIfFailed(LibC.memfd_create(name, flags), $"memfd_create {name}");
+        int number;
+        unsafe
+        {
+            fixed (byte* nativeName = NativeString.Utf8(name))
+            {
+                number = (int)SystemCall.ThrowIfFailed(Linux.memfd_create(nativeName, flags), $"memfd_create {name}");
+            }
+        }
         var descriptor = FileDescriptor.Adopt(number);
         try
         {
@@ -27,7 +36,7 @@ public static class MemFd
             if (sealSize)
             {
                 using FileDescriptor.Lease fd = descriptor.Borrow();
-                SystemCall.ThrowIfFailed(LibC.fcntl(fd.Number, LibC.F_ADD_SEALS, LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW), $"seal memfd {name}");
+                SystemCall.ThrowIfFailed(Linux.fcntl(fd.Number, LibC.F_ADD_SEALS, LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW), $"seal memfd {name}");
             }
         }
         catch

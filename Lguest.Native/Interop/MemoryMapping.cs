@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Linux = Tmds.Linux.LibC;
 
 namespace Lguest.Native.Interop;
 
@@ -7,7 +8,7 @@ namespace Lguest.Native.Interop;
 /// <see cref="Address"/> and <see cref="Length"/> describe the usable part; guard pages around it, if any,
 /// belong to the same mapping and are unmapped with it.
 /// </summary>
-public sealed class MemoryMapping : SafeHandle
+public sealed unsafe class MemoryMapping : SafeHandle
 {
     private readonly nint _mappingStart;
     private readonly nuint _mappingLength;
@@ -22,7 +23,7 @@ public sealed class MemoryMapping : SafeHandle
         SetHandle(mappingStart);
     }
 
-    public static int PageSize { get; } = LibC.getpagesize();
+    public static int PageSize { get; } = Linux.getpagesize();
 
     /// <summary>Host address of the first usable byte.</summary>
     public nint Address { get; }
@@ -49,14 +50,14 @@ public sealed class MemoryMapping : SafeHandle
         }
 
         nuint total = (nuint)(length + 2 * page);
-        nint start = LibC.mmap(0, total, LibC.PROT_NONE, LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
+        nint start = (nint)Linux.mmap(null, (Tmds.Linux.size_t)(ulong)total, LibC.PROT_NONE, LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
         if (start == -1)
         {
             SystemCall.ThrowIfFailed(-1, $"mmap {length} bytes of guest memory");
         }
 
         var mapping = new MemoryMapping(start, total, start + (nint)page, length);
-        if (LibC.mprotect(mapping.Address, (nuint)length, LibC.PROT_READ | LibC.PROT_WRITE) != 0)
+        if (Linux.mprotect((void*)mapping.Address, (Tmds.Linux.size_t)(ulong)length, LibC.PROT_READ | LibC.PROT_WRITE) != 0)
         {
             int errno = SystemCall.LastErrno;
             mapping.Dispose();
@@ -84,7 +85,7 @@ public sealed class MemoryMapping : SafeHandle
         nint start;
         using (FileDescriptor.Lease fd = descriptor.Borrow())
         {
-            start = LibC.mmap(0, total, prot, LibC.MAP_SHARED, fd.Number, (long)alignedOffset);
+            start = (nint)Linux.mmap(null, (Tmds.Linux.size_t)(ulong)total, prot, LibC.MAP_SHARED, fd.Number, (long)alignedOffset);
         }
         if (start == -1)
         {
@@ -103,5 +104,5 @@ public sealed class MemoryMapping : SafeHandle
         return new Span<byte>((byte*)Address + offset, length);
     }
 
-    protected override bool ReleaseHandle() => LibC.munmap(_mappingStart, _mappingLength) == 0;
+    protected override bool ReleaseHandle() => Linux.munmap((void*)_mappingStart, (Tmds.Linux.size_t)(ulong)_mappingLength) == 0;
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Linux = Tmds.Linux.LibC;
 
 namespace Lguest.Native.Interop;
 
@@ -68,16 +69,11 @@ internal static unsafe class NetworkInterfaces
 
     private static void Control(nuint command, ref InterfaceRequest request, string operation)
     {
-        int socket = (int)SystemCall.ThrowIfFailed(LibC.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0), "open an IP socket");
+        int socket = (int)SystemCall.ThrowIfFailed(Linux.socket(LibC.AF_INET, LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, 0), "open an IP socket");
         using var owner = FileDescriptor.Adopt(socket);
         fixed (InterfaceRequest* p = &request)
         {
-            int r;
-            do
-            {
-                r = LibC.ioctl(socket, command, p);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.Control(socket, command, p));
             SystemCall.ThrowIfFailed(r, operation);
         }
     }

@@ -19,12 +19,7 @@ public static unsafe class NonBlockingIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (byte* p = buffer)
         {
-            nint r;
-            do
-            {
-                r = LibC.read(fd.Number, p, (nuint)buffer.Length);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.Read(fd.Number, p, (nuint)buffer.Length));
             if (SystemCall.ErrnoOf(r) == Errno.EAGAIN)
             {
                 return WouldBlock;

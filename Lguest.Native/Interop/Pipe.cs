@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>A close-on-exec pipe: a bounded byte channel the kernel can make us wait on, handy for proving short writes.</summary>
@@ -7,7 +9,7 @@ internal static unsafe class Pipe
     public static (FileDescriptor Read, FileDescriptor Write) Create(int flags = 0)
     {
         int* fds = stackalloc int[2];
-        SystemCall.ThrowIfFailed(LibC.pipe2(fds, LibC.O_CLOEXEC | flags), "pipe2");
+        SystemCall.ThrowIfFailed(Linux.pipe2(fds, LibC.O_CLOEXEC | flags), "pipe2");
         return (FileDescriptor.Adopt(fds[0]), FileDescriptor.Adopt(fds[1]));
     }
 
@@ -15,15 +17,15 @@ internal static unsafe class Pipe
     public static int SetCapacity(FileDescriptor descriptor, int bytes)
     {
         using FileDescriptor.Lease fd = descriptor.Borrow();
-        return (int)SystemCall.ThrowIfFailed(LibC.fcntl(fd.Number, LibC.F_SETPIPE_SZ, bytes), $"F_SETPIPE_SZ fd {fd.Number}");
+        return (int)SystemCall.ThrowIfFailed(Linux.fcntl(fd.Number, LibC.F_SETPIPE_SZ, bytes), $"F_SETPIPE_SZ fd {fd.Number}");
     }
 
     /// <summary>Turns O_NONBLOCK on for one end only.</summary>
     public static void SetNonBlocking(FileDescriptor descriptor)
     {
         using FileDescriptor.Lease fd = descriptor.Borrow();
-        int flags = (int)SystemCall.ThrowIfFailed(LibC.fcntl(fd.Number, LibC.F_GETFL, 0), $"F_GETFL fd {fd.Number}");
-        SystemCall.ThrowIfFailed(LibC.fcntl(fd.Number, LibC.F_SETFL, flags | LibC.O_NONBLOCK), $"F_SETFL fd {fd.Number}");
+        int flags = (int)SystemCall.ThrowIfFailed(Linux.fcntl(fd.Number, LibC.F_GETFL, 0), $"F_GETFL fd {fd.Number}");
+        SystemCall.ThrowIfFailed(Linux.fcntl(fd.Number, LibC.F_SETFL, flags | LibC.O_NONBLOCK), $"F_SETFL fd {fd.Number}");
     }
 
     /// <summary>Bytes waiting to be read (FIONREAD).</summary>
@@ -31,7 +33,7 @@ internal static unsafe class Pipe
     {
         using FileDescriptor.Lease fd = descriptor.Borrow();
         int count = 0;
-        SystemCall.ThrowIfFailed(LibC.ioctl(fd.Number, LibC.FIONREAD, &count), $"FIONREAD fd {fd.Number}");
+        SystemCall.ThrowIfFailed(Linux.ioctl(fd.Number, (int)LibC.FIONREAD, &count), $"FIONREAD fd {fd.Number}");
         return count;
     }
 }

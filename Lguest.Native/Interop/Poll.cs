@@ -83,15 +83,10 @@ public static unsafe class Poll
                 descriptors[i].DangerousAddRef(ref added[i]);
                 fds[i] = new PollFd { Fd = (int)descriptors[i].DangerousGetHandle(), Events = (short)interest };
             }
-            int r;
+            long r;
             fixed (PollFd* p = fds)
             {
-                do
-                {
-                    int wait = total < 0 ? -1 : (int)Math.Clamp(deadline - Environment.TickCount64, 0, int.MaxValue);
-                    r = LibC.poll(p, (nuint)count, wait);
-                }
-                while (SystemCall.Interrupted(r));
+                r = SystemCall.Uninterrupted(new Interruptible.PollUntil(p, count, forever: total < 0, deadline));
             }
             SystemCall.ThrowIfFailed(r, "poll");
             for (int i = 0; i < count; i++)
@@ -103,7 +98,7 @@ public static unsafe class Poll
                 }
                 returned[i] = events;
             }
-            return r;
+            return (int)r;
         }
         finally
         {

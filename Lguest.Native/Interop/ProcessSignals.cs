@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>Signals the launcher sends itself.</summary>
@@ -8,5 +10,5 @@ public static class ProcessSignals
     /// shutdown that restores the terminal) happens, and nothing else in the process group is touched.
     /// </summary>
     public static void InterruptSelf()
-        => SystemCall.ThrowIfFailed(LibC.kill(LibC.getpid(), LibC.SIGINT), "kill(self, SIGINT)");
+        => SystemCall.ThrowIfFailed(Linux.kill(Linux.getpid(), LibC.SIGINT), "kill(self, SIGINT)");
 }

@@ -13,12 +13,7 @@ public static unsafe class ScatterGatherIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (IoVector* iov = vectors)
         {
-            nint r;
-            do
-            {
-                r = LibC.readv(fd.Number, iov, vectors.Length);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.ReadVector(fd.Number, iov, vectors.Length));
             return SystemCall.ThrowIfFailed(r, $"readv fd {fd.Number}");
         }
     }
@@ -29,12 +24,7 @@ public static unsafe class ScatterGatherIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (IoVector* iov = vectors)
         {
-            nint r;
-            do
-            {
-                r = LibC.writev(fd.Number, iov, vectors.Length);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.WriteVector(fd.Number, iov, vectors.Length));
             return SystemCall.ThrowIfFailed(r, $"writev fd {fd.Number}");
         }
     }
@@ -46,12 +36,7 @@ public static unsafe class ScatterGatherIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (IoVector* iov = vectors)
         {
-            nint r;
-            do
-            {
-                r = LibC.preadv(fd.Number, iov, vectors.Length, offset);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.PositionalReadVector(fd.Number, iov, vectors.Length, offset));
             return SystemCall.ThrowIfFailed(r, $"preadv fd {fd.Number} at {offset}");
         }
     }
@@ -63,12 +48,7 @@ public static unsafe class ScatterGatherIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (IoVector* iov = vectors)
         {
-            nint r;
-            do
-            {
-                r = LibC.pwritev(fd.Number, iov, vectors.Length, offset);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.PositionalWriteVector(fd.Number, iov, vectors.Length, offset));
             return SystemCall.ThrowIfFailed(r, $"pwritev fd {fd.Number} at {offset}");
         }
     }
@@ -145,12 +125,7 @@ public static unsafe class ScatterGatherIo
         using FileDescriptor.Lease fd = descriptor.Borrow();
         fixed (IoVector* iov = vectors)
         {
-            nint r;
-            do
-            {
-                r = LibC.writev(fd.Number, iov, vectors.Length);
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.WriteVector(fd.Number, iov, vectors.Length));
             if (SystemCall.ErrnoOf(r) == Errno.EAGAIN)
             {
                 return -1;

@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>
@@ -14,7 +16,7 @@ public static class SharedMemoryCheck
     {
         ArgumentNullException.ThrowIfNull(descriptor);
         using FileDescriptor.Lease fd = descriptor.Borrow();
-        int seals = LibC.fcntl(fd.Number, LibC.F_GET_SEALS, 0);
+        int seals = Linux.fcntl(fd.Number, LibC.F_GET_SEALS, 0);
         if (seals < 0)
         {
             return $"fd is {Describe(descriptor)}, not a memfd: only a memfd sealed with F_SEAL_SHRINK is mapped, since any other file can shrink under the mapping";
@@ -27,7 +29,7 @@ public static class SharedMemoryCheck
         {
             return $"the memfd is sealed against writes (seals 0x{seals:x}); the back end must write guest memory";
         }
-        int flags = LibC.fcntl(fd.Number, LibC.F_GETFL, 0);
+        int flags = Linux.fcntl(fd.Number, LibC.F_GETFL, 0);
         if (flags < 0 || (flags & LibC.O_ACCMODE) != LibC.O_RDWR)
         {
             return "the memfd is not open for reading and writing";

@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>
@@ -15,6 +17,6 @@ public static unsafe class SocketDeadline
         var value = new TimeValue { Seconds = microseconds / 1_000_000, Microseconds = microseconds % 1_000_000 };
         using FileDescriptor.Lease fd = socket.Borrow();
         SystemCall.ThrowIfFailed(
-            LibC.setsockopt(fd.Number, LibC.SOL_SOCKET, LibC.SO_SNDTIMEO, &value, (uint)sizeof(TimeValue)), $"SO_SNDTIMEO on socket fd {fd.Number}");
+            Linux.setsockopt(fd.Number, LibC.SOL_SOCKET, LibC.SO_SNDTIMEO, &value, sizeof(TimeValue)), $"SO_SNDTIMEO on socket fd {fd.Number}");
     }
 }

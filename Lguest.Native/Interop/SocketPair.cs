@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>
@@ -10,7 +12,7 @@ internal static unsafe class SocketPair
     {
         int* fds = stackalloc int[2];
         int type = LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC | (nonBlocking ? LibC.SOCK_NONBLOCK : 0);
-        SystemCall.ThrowIfFailed(LibC.socketpair(LibC.AF_UNIX, type, 0, fds), "socketpair");
+        SystemCall.ThrowIfFailed(Linux.socketpair(LibC.AF_UNIX, type, 0, fds), "socketpair");
         return (FileDescriptor.Adopt(fds[0]), FileDescriptor.Adopt(fds[1]));
     }
 }

@@ -5,8 +5,8 @@ namespace Lguest.Native.Interop;
 
 /// <summary>
 /// The one place where a native return value and errno become a managed outcome.
-/// Callers loop <c>do { r = LibC.call(...); } while (SystemCall.Interrupted(r));</c> so EINTR never reaches
-/// managed logic, then hand the result to <see cref="ThrowIfFailed"/> or <see cref="ErrnoOf"/>.
+/// Calls a signal may cut short go through <see cref="Uninterrupted{TCall}"/>, so EINTR never reaches managed
+/// logic; the result then goes to <see cref="ThrowIfFailed(long, string)"/> or <see cref="ErrnoOf"/>.
 /// </summary>
 internal static class SystemCall
 {
@@ -14,7 +14,25 @@ internal static class SystemCall
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
     /// <summary>True when <paramref name="result"/> failed with EINTR and the call should simply be made again.</summary>
-    public static bool Interrupted(long result) => result < 0 && LastErrno == Errno.EINTR;
+    private static bool Interrupted(long result) => result < 0 && LastErrno == Errno.EINTR;
+
+    /// <summary>
+    /// A signal landing mid-call (the run loop's wake signal, a debugger, SIGWINCH) must not look like a failure, so
+    /// the call is made again until it finishes; the raw result is returned with errno still set from the last try.
+    /// The call is a struct and the method is constrained to it, so the JIT compiles one copy per call type with
+    /// <see cref="IInterruptibleCall.Invoke"/> inlined: no delegate, no boxing, nothing allocated per call.
+    /// </summary>
+    public static long Uninterrupted<TCall>(TCall call)
+        where TCall : struct, IInterruptibleCall
+    {
+        long r;
+        do
+        {
+            r = call.Invoke();
+        }
+        while (Interrupted(r));
+        return r;
+    }
 
     /// <summary>Throws for a negative result, with the errno captured by the P/Invoke; returns the result otherwise.</summary>
     public static long ThrowIfFailed(long result, string operation)

@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>
@@ -23,7 +25,7 @@ internal static unsafe class Tap
             request.Flags = LibC.IFF_TAP | LibC.IFF_NO_PI | LibC.IFF_VNET_HDR;
             using (FileDescriptor.Lease fd = tap.Borrow())
             {
-                SystemCall.ThrowIfFailed(LibC.ioctl(fd.Number, LibC.TUNSETIFF, &request), $"TUNSETIFF {namePattern}");
+                SystemCall.ThrowIfFailed(Linux.ioctl(fd.Number, (int)LibC.TUNSETIFF, &request), $"TUNSETIFF {namePattern}");
             }
             name = request.GetName();
             return tap;
@@ -39,7 +41,7 @@ internal static unsafe class Tap
     public static void SetOffload(FileDescriptor tap, uint offloads)
     {
         using FileDescriptor.Lease fd = tap.Borrow();
-        SystemCall.ThrowIfFailed(LibC.ioctl_int(fd.Number, LibC.TUNSETOFFLOAD, (nint)offloads), "TUNSETOFFLOAD");
+        SystemCall.ThrowIfFailed(Linux.ioctl(fd.Number, (int)LibC.TUNSETOFFLOAD, (int)offloads), "TUNSETOFFLOAD");
     }
 
     /// <summary>
@@ -49,7 +51,7 @@ internal static unsafe class Tap
     public static void TrustChecksums(FileDescriptor tap)
     {
         using FileDescriptor.Lease fd = tap.Borrow();
-        _ = LibC.ioctl_int(fd.Number, LibC.TUNSETNOCSUM, 1);
+        _ = Linux.ioctl(fd.Number, (int)LibC.TUNSETNOCSUM, 1);
     }
 
     /// <summary>
@@ -60,6 +62,6 @@ internal static unsafe class Tap
     {
         using FileDescriptor.Lease fd = tap.Borrow();
         int size = bytes;
-        SystemCall.ThrowIfFailed(LibC.ioctl(fd.Number, LibC.TUNSETVNETHDRSZ, &size), $"TUNSETVNETHDRSZ {bytes}");
+        SystemCall.ThrowIfFailed(Linux.ioctl(fd.Number, (int)LibC.TUNSETVNETHDRSZ, &size), $"TUNSETVNETHDRSZ {bytes}");
     }
 }

@@ -1,3 +1,5 @@
+using Linux = Tmds.Linux.LibC;
+
 namespace Lguest.Native.Interop;
 
 /// <summary>
@@ -10,18 +12,13 @@ public static unsafe class Terminal
     public static bool IsTerminal(FileDescriptor descriptor)
     {
         using FileDescriptor.Lease fd = descriptor.Borrow();
-        return LibC.isatty(fd.Number) == 1;
+        return Linux.isatty(fd.Number) == 1;
     }
 
     internal static TerminalAttributes GetAttributes(int fd)
     {
         TerminalAttributes attributes;
-        int r;
-        do
-        {
-            r = LibC.tcgetattr(fd, &attributes);
-        }
-        while (SystemCall.Interrupted(r));
+        long r = SystemCall.Uninterrupted(new Interruptible.GetTerminalAttributes(fd, &attributes));
         SystemCall.ThrowIfFailed(r, $"tcgetattr fd {fd}");
         return attributes;
     }
@@ -29,12 +26,7 @@ public static unsafe class Terminal
     /// <summary>tcsetattr(TCSANOW); 0 or the errno, so a restore on the way out can carry on regardless.</summary>
     internal static int TrySetAttributes(int fd, TerminalAttributes attributes)
     {
-        int r;
-        do
-        {
-            r = LibC.tcsetattr(fd, LibC.TCSANOW, &attributes);
-        }
-        while (SystemCall.Interrupted(r));
+        long r = SystemCall.Uninterrupted(new Interruptible.SetTerminalAttributes(fd, LibC.TCSANOW, &attributes));
         return SystemCall.ErrnoOf(r);
     }
 
@@ -59,8 +51,8 @@ public static unsafe class Terminal
         {
             int unlock = 0;
             int number = 0;
-            SystemCall.ThrowIfFailed(LibC.ioctl(master.Number, TIOCSPTLCK, &unlock), "unlock the pseudo-terminal");
-            SystemCall.ThrowIfFailed(LibC.ioctl(master.Number, TIOCGPTN, &number), "number the pseudo-terminal");
+            SystemCall.ThrowIfFailed(Linux.ioctl(master.Number, unchecked((int)TIOCSPTLCK), &unlock), "unlock the pseudo-terminal");
+            SystemCall.ThrowIfFailed(Linux.ioctl(master.Number, unchecked((int)TIOCGPTN), &number), "number the pseudo-terminal");
             return (master, FileDescriptor.Open($"/dev/pts/{number}", LibC.O_RDWR));
         }
         catch

@@ -1,4 +1,5 @@
 using System.Text;
+using Linux = Tmds.Linux.LibC;
 
 namespace Lguest.Native.Interop;
 
@@ -25,8 +26,8 @@ public static unsafe class UnixSocket
         try
         {
             using FileDescriptor.Lease fd = socket.Borrow();
-            SystemCall.ThrowIfFailed(LibC.bind(fd.Number, &address, (uint)sizeof(UnixSocketAddress)), $"bind unix socket {path}");
-            SystemCall.ThrowIfFailed(LibC.listen(fd.Number, backlog), $"listen on unix socket {path}");
+            SystemCall.ThrowIfFailed(Linux.bind(fd.Number, (Tmds.Linux.sockaddr*)&address, sizeof(UnixSocketAddress)), $"bind unix socket {path}");
+            SystemCall.ThrowIfFailed(Linux.listen(fd.Number, backlog), $"listen on unix socket {path}");
         }
         catch
         {
@@ -41,14 +42,9 @@ public static unsafe class UnixSocket
     {
         ArgumentNullException.ThrowIfNull(listener);
         using FileDescriptor.Lease fd = listener.Borrow();
-        int r;
-        do
-        {
-            r = LibC.accept4(fd.Number, null, null, LibC.SOCK_CLOEXEC);
-        }
-        while (SystemCall.Interrupted(r));
+        long r = SystemCall.Uninterrupted(new Interruptible.Accept(fd.Number, LibC.SOCK_CLOEXEC));
         SystemCall.ThrowIfFailed(r, $"accept on unix socket fd {fd.Number}");
-        return FileDescriptor.Adopt(r);
+        return FileDescriptor.Adopt((int)r);
     }
 
     /// <summary>Connects to a listening socket at <paramref name="path"/>, as a front end does.</summary>
@@ -60,12 +56,7 @@ public static unsafe class UnixSocket
         try
         {
             using FileDescriptor.Lease fd = socket.Borrow();
-            int r;
-            do
-            {
-                r = LibC.connect(fd.Number, &address, (uint)sizeof(UnixSocketAddress));
-            }
-            while (SystemCall.Interrupted(r));
+            long r = SystemCall.Uninterrupted(new Interruptible.Connect(fd.Number, &address));
             SystemCall.ThrowIfFailed(r, $"connect to unix socket {path}");
         }
         catch
@@ -80,7 +71,7 @@ public static unsafe class UnixSocket
     public static (FileDescriptor First, FileDescriptor Second) CreatePair()
     {
         int* fds = stackalloc int[2];
-        SystemCall.ThrowIfFailed(LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, fds), "socketpair (stream)");
+        SystemCall.ThrowIfFailed(Linux.socketpair(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0, fds), "socketpair (stream)");
         return (FileDescriptor.Adopt(fds[0]), FileDescriptor.Adopt(fds[1]));
     }
 
@@ -141,12 +132,7 @@ public static unsafe class UnixSocket
                         message.Control = control;
                         message.ControlLength = (nuint)controlLength;
                     }
-                    nint r;
-                    do
-                    {
-                        r = LibC.sendmsg(fd.Number, &message, LibC.MSG_NOSIGNAL);
-                    }
-                    while (SystemCall.Interrupted(r));
+                    long r = SystemCall.Uninterrupted(new Interruptible.SendMessage(fd.Number, &message, LibC.MSG_NOSIGNAL));
                     SystemCall.ThrowIfFailed(r, $"sendmsg {data.Length - sent} bytes and {(sent == 0 ? descriptors.Length : 0)} fds on unix socket fd {fd.Number}");
                     sent += (int)r;
                 }
@@ -182,21 +168,17 @@ public static unsafe class UnixSocket
         byte* control = stackalloc byte[controlLength];
         new Span<byte>(control, controlLength).Clear();
         using FileDescriptor.Lease fd = socket.Borrow();
-        nint r;
+        long r;
         MessageHeader message;
         fixed (byte* bytes = buffer)
         {
             var vector = new IoVector((nint)bytes, (nuint)buffer.Length);
-            do
-            {
-                message = default;
-                message.Vectors = &vector;
-                message.VectorCount = 1;
-                message.Control = control;
-                message.ControlLength = (nuint)controlLength;
-                r = LibC.recvmsg(fd.Number, &message, LibC.MSG_CMSG_CLOEXEC);
-            }
-            while (SystemCall.Interrupted(r));
+            MessageHeader request = default;
+            request.Vectors = &vector;
+            request.VectorCount = 1;
+            request.Control = control;
+            request.ControlLength = (nuint)controlLength;
+            r = SystemCall.Uninterrupted(new Interruptible.ReceiveMessage(fd.Number, &message, request, LibC.MSG_CMSG_CLOEXEC));
         }
         SystemCall.ThrowIfFailed(r, $"recvmsg on unix socket fd {fd.Number}");
 
@@ -235,7 +217,7 @@ public static unsafe class UnixSocket
 
     private static FileDescriptor Create()
     {
-        int fd = (int)SystemCall.ThrowIfFailed(LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0), "socket (unix stream)");
+        int fd = (int)SystemCall.ThrowIfFailed(Linux.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_CLOEXEC, 0), "socket (unix stream)");
         return FileDescriptor.Adopt(fd);
     }
 
@@ -255,7 +237,13 @@ public static unsafe class UnixSocket
     private static void RemoveStaleSocket(string path)
     {
         FileStatusBuffer status;
-        if (LibC.lstat(path, &status) != 0)
+        byte[] name = NativeString.Utf8(path);
+        int found;
+        fixed (byte* p = name)
+        {
+            found = Linux.lstat(p, (Tmds.Linux.stat*)&status);
+        }
+        if (found != 0)
         {
             int errno = SystemCall.LastErrno;
             if (errno == Errno.ENOENT)
@@ -268,7 +256,10 @@ public static unsafe class UnixSocket
         {
             throw new IOException($"cannot listen on {path}: it exists and is not a socket");
         }
-        SystemCall.ThrowIfFailed(LibC.unlink(path), $"remove stale unix socket {path}");
+        fixed (byte* p = name)
+        {
+            SystemCall.ThrowIfFailed(Linux.unlink(p), $"remove stale unix socket {path}");
+        }
     }
 
     /// <summary>
@@ -279,7 +270,7 @@ public static unsafe class UnixSocket
     public static void Shutdown(FileDescriptor socket)
     {
         using FileDescriptor.Lease fd = socket.Borrow();
-        int r = Tmds.Linux.LibC.shutdown(fd.Number, Tmds.Linux.LibC.SHUT_RDWR);
+        int r = Linux.shutdown(fd.Number, Linux.SHUT_RDWR);
         if (r < 0 && SystemCall.LastErrno != Errno.ENOTCONN)
         {
             SystemCall.ThrowIfFailed(r, $"shutdown socket fd {fd.Number}");

@@ -22,20 +22,18 @@ public sealed unsafe partial class HostLguestSyscalls : ILguestSyscalls
 
     public int Open(string path)
     {
-        int fd;
-        do
+        fixed (byte* name = NativeString.Utf8(path))
         {
-            fd = LibC.open(path, LibC.O_RDWR | LibC.O_CLOEXEC, 0);
+            long fd = SystemCall.Uninterrupted(new Interruptible.Open(name, LibC.O_RDWR | LibC.O_CLOEXEC, 0));
+            return fd < 0 ? -SystemCall.LastErrno : (int)fd;
         }
-        while (SystemCall.Interrupted(fd));
-        return fd < 0 ? -SystemCall.LastErrno : fd;
     }
 
     public long PRead(int fd, Span<byte> buffer, long offset)
     {
         fixed (byte* p = buffer)
         {
-            nint r = LibC.pread(fd, p, (nuint)buffer.Length, offset);
+            long r = Linux.pread(fd, p, (Tmds.Linux.size_t)(ulong)buffer.Length, offset);
             return r < 0 ? -SystemCall.LastErrno : r;
         }
     }
@@ -44,12 +42,12 @@ public sealed unsafe partial class HostLguestSyscalls : ILguestSyscalls
     {
         fixed (byte* p = buffer)
         {
-            nint r = LibC.write(fd, p, (nuint)buffer.Length);
+            long r = Linux.write(fd, p, (Tmds.Linux.size_t)(ulong)buffer.Length);
             return r < 0 ? -SystemCall.LastErrno : r;
         }
     }
 
-    public int Close(int fd) => LibC.close(fd) < 0 ? -SystemCall.LastErrno : 0;
+    public int Close(int fd) => Linux.close(fd) < 0 ? -SystemCall.LastErrno : 0;
 
     public LguestTask CurrentTask()
     {
@@ -84,6 +82,7 @@ public sealed unsafe partial class HostLguestSyscalls : ILguestSyscalls
         return true;
     }
 
+    // Tmds.LibC 0.5.0 binds pthread_kill but not pthread_self.
     [LibraryImport("libc", EntryPoint = "pthread_self")]
     private static partial nuint pthread_self();
 }

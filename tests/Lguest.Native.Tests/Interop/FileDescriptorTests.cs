@@ -10,13 +10,13 @@ public sealed class FileDescriptorTests
 {
     private const int High = 913;
 
-    private static bool IsOpen(int number) => LibC.fcntl(number, LibC.F_GETFD, 0) >= 0;
+    private static bool IsOpen(int number) => Tmds.Linux.LibC.fcntl(number, LibC.F_GETFD, 0) >= 0;
 
     private static FileDescriptor OpenAt(int number)
     {
         using FileDescriptor devNull = FileDescriptor.Open("/dev/null", LibC.O_RDWR);
         Assert.False(IsOpen(number), $"fd {number} is unexpectedly in use");
-        Assert.Equal(number, LibC.dup2(devNull.Number, number));
+        Assert.Equal(number, Tmds.Linux.LibC.dup2(devNull.Number, number));
         return FileDescriptor.Adopt(number);
     }
 

@@ -52,7 +52,7 @@ public sealed class LguestChannelTests
             runner = HostLguestSyscalls.Instance.CurrentTask();
             using FileDescriptor.Lease fd = blocker.Descriptor.Borrow();
             ulong value;
-            result = LibC.read(fd.Number, &value, sizeof(ulong));
+            result = Tmds.Linux.LibC.read(fd.Number, &value, sizeof(ulong));
             errno = SystemCall.LastErrno;
         });
         thread.Start();

@@ -26,7 +26,7 @@ public sealed class UnixSocketTests
             Assert.False(truncated);
             FileDescriptor received = Assert.Single(fds);
             Assert.NotEqual(kick.Descriptor.Number, received.Number);
-            Assert.Equal(1, LibC.fcntl(received.Number, LibC.F_GETFD, 0) & 1);
+            Assert.Equal(1, Tmds.Linux.LibC.fcntl(received.Number, LibC.F_GETFD, 0) & 1);
 
             // The received copy is the same eventfd: signalling it wakes the original.
             using (EventFd copy = EventFd.Adopt(received))
