@@ -4,7 +4,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit;
 using Lguest.Actors.Launcher;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;

@@ -2,7 +2,7 @@ using Lguest.Actors.Configuration;
 
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// A stand-in for a Linux kernel under lguest, doing to the launcher exactly what Linux's lguest and virtio drivers

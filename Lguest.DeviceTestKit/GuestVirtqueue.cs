@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// A driver's view of one queue: the ring (Linux's virtio_ring, here <see cref="DriverQueue"/>), the line its

@@ -1,6 +1,6 @@
 using Lguest.Native.Interop;
 
-namespace Lguest.Actors.Engines.DevLguest.Model;
+namespace Lguest.DeviceTestKit.LguestModel;
 
 /// <summary>
 /// The kernel's notify-address-to-eventfd map (lg_eventfd_map), with its rules: entries are only ever appended (the

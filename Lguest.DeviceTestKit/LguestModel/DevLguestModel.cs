@@ -1,10 +1,9 @@
 using System.Buffers.Binary;
-using Lguest.Actors.Engines.Simulated;
 using Lguest.Native.Interop;
 using Lguest.Native.Lguest;
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Engines.DevLguest.Model;
+namespace Lguest.DeviceTestKit.LguestModel;
 
 /// <summary>
 /// The kernel side of /dev/lguest, modelled from the seed-era drivers/lguest/lguest_user.c (and run_guest() in

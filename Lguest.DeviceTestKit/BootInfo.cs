@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>What the simulated kernel learned from the zero page, after checking it as a kernel must.</summary>
 public sealed record BootInfo(ulong RamSize, string CommandLine, ulong CommandLineAddress, ulong InitrdAddress, ulong InitrdSize)

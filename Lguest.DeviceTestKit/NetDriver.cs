@@ -1,6 +1,6 @@
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// virtio_net as a legacy driver without MRG_RXBUF or offloads: every frame travels behind a 10-byte

@@ -1,7 +1,8 @@
-using Lguest.Actors.Engines.Simulated;
+using Lguest.Actors.Engines;
+using Lguest.Actors.Engines.DevLguest;
 using Lguest.Native.Lguest;
 
-namespace Lguest.Actors.Engines.DevLguest.Model;
+namespace Lguest.DeviceTestKit.LguestModel;
 
 /// <summary>
 /// The real <see cref="LguestEngine"/> and <see cref="LguestChannel"/> opened on a <see cref="DevLguestModel"/>

@@ -1,7 +1,7 @@
 using System.Text;
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>What a block request came back with: the status byte, the bytes read and the used length reported.</summary>
 public sealed record BlockResult(byte Status, byte[] Data, uint UsedLength)

@@ -1,6 +1,6 @@
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// What a broken or hostile guest does, for tests of the device side: every method breaks one virtio rule the way

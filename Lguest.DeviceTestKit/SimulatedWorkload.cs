@@ -1,7 +1,7 @@
 using System.Text;
 using Lguest.Actors.Configuration;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// The simulated /init: exercises each device once, as <see cref="WorkloadOptions"/> says, and prints one line per

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// lguest's early console: before (or without) a virtio console, the kernel writes a NUL-terminated string into

@@ -1,6 +1,6 @@
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// The simulated kernel's heap for driver data buffers and indirect tables: a bump allocator over a window of guest

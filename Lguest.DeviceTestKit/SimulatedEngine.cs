@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
 using Lguest.Actors.Configuration;
-using Lguest.Actors.Engines.DevLguest.Model;
+using Lguest.Actors.Engines;
+using Lguest.DeviceTestKit.LguestModel;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// An in-process switcher: the guest is a library running on a thread of its own (its "CPU"), and this class is the

@@ -1,4 +1,4 @@
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>The drivers bound at boot, in bus order within each kind (the first disk is vda, the first nic eth0).</summary>
 public sealed class SimulatedDrivers

@@ -1,8 +1,7 @@
-using Lguest.Actors.Engines.Simulated;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Engines.DevLguest.Model;
+namespace Lguest.DeviceTestKit.LguestModel;
 
 /// <summary>
 /// One initialized guest in the model: the kernel's struct lguest and its one lg_cpu, with the simulated guest as

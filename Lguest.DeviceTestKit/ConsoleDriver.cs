@@ -1,7 +1,7 @@
 using System.Text;
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// virtio_console without MULTIPORT, as hvc0 uses it: queue 0 receives (the driver keeps it full of buffers),

@@ -1,6 +1,6 @@
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>virtio-rng: one queue of device-writable buffers; the device fills what it can and says how much.</summary>
 public sealed class RngDriver

@@ -1,4 +1,4 @@
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// Something the simulated kernel found wrong (a bad zero page, a device that never answered): where Linux would

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>One lguest_vqconfig as the guest read it: the ring's size, its interrupt line and its page frame.</summary>
 public sealed record VirtqueueConfig(int Index, ushort Size, ushort Irq, uint Pfn)

@@ -1,6 +1,6 @@
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// What a simulated guest can see and do, and no more than a real lguest guest could: its memory, the hypercalls

@@ -1,6 +1,6 @@
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>
 /// Linux's lguest_devices_init/scan_devices: the device page is the first page above RAM; records follow one

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>What the block workload does to each disk.</summary>
 public enum BlockWorkload

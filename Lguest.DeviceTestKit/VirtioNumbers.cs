@@ -1,6 +1,6 @@
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.Simulated;
+namespace Lguest.DeviceTestKit;
 
 /// <summary>The virtio numbers the simulated drivers speak (virtio 1.2 and the legacy headers lguest used).</summary>
 internal static class VirtioNumbers
