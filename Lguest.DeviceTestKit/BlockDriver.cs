@@ -1,5 +1,5 @@
 using System.Text;
-using Lguest.Native.Virtio;
+using Lguest.DeviceTestKit.Virtqueue;
 
 namespace Lguest.DeviceTestKit;
 
@@ -193,23 +193,23 @@ public sealed class BlockDriver
             GuestMemory().Clear(_data, (ulong)bytes);
         }
 
-        var chain = new List<ChainBuffer>(segments + 3);
+        var chain = new List<DriverBuffer>(segments + 3);
         if (SplitHeader)
         {
-            chain.Add(new ChainBuffer(_header, 8, false));
-            chain.Add(new ChainBuffer(_header + 8, 8, false));
+            chain.Add(new DriverBuffer(_header, 8, false));
+            chain.Add(new DriverBuffer(_header + 8, 8, false));
         }
         else
         {
-            chain.Add(new ChainBuffer(_header, HeaderSize, false));
+            chain.Add(new DriverBuffer(_header, HeaderSize, false));
         }
         for (int offset = 0; offset < bytes; offset += Page)
         {
-            chain.Add(new ChainBuffer(_data + (ulong)offset, (uint)Math.Min(Page, bytes - offset), writable));
+            chain.Add(new DriverBuffer(_data + (ulong)offset, (uint)Math.Min(Page, bytes - offset), writable));
         }
         if (StatusDescriptor != BlockStatusDescriptor.Missing)
         {
-            chain.Add(new ChainBuffer(_status, 1, StatusDescriptor == BlockStatusDescriptor.Writable));
+            chain.Add(new DriverBuffer(_status, 1, StatusDescriptor == BlockStatusDescriptor.Writable));
         }
         return UseIndirect ? Queue.AddIndirect(chain.ToArray(), _table) : Queue.Add(chain.ToArray());
     }

@@ -1,5 +1,5 @@
 using System.Text;
-using Lguest.Native.Virtio;
+using Lguest.DeviceTestKit.Virtqueue;
 
 namespace Lguest.DeviceTestKit;
 
@@ -68,7 +68,7 @@ public sealed class ConsoleDriver
         {
             ReadOnlySpan<byte> chunk = data[..Math.Min(data.Length, TransmitBufferSize)];
             Device.Memory.Write(_transmitBuffer, chunk);
-            ushort sent = Output.Add([new ChainBuffer(_transmitBuffer, (uint)chunk.Length, false)]);
+            ushort sent = Output.Add([new DriverBuffer(_transmitBuffer, (uint)chunk.Length, false)]);
             Output.Kick();
             (ushort head, _) = Output.WaitForUsedOrFail("console output");
             if (head != sent)
@@ -132,7 +132,7 @@ public sealed class ConsoleDriver
 
     private void Receive(ulong buffer)
     {
-        ushort head = Input.Add([new ChainBuffer(buffer, ReceiveBufferSize, true)]);
+        ushort head = Input.Add([new DriverBuffer(buffer, ReceiveBufferSize, true)]);
         _receiving[head] = buffer;
     }
 }

@@ -1,4 +1,4 @@
-using Lguest.Native.Virtio;
+using Lguest.DeviceTestKit.Virtqueue;
 
 namespace Lguest.DeviceTestKit;
 
@@ -76,7 +76,7 @@ public static class GuestFaults
     {
         ArgumentNullException.ThrowIfNull(nic);
         ArgumentNullException.ThrowIfNull(heap);
-        nic.Input.Add([new ChainBuffer(heap.Allocate(NetDriver.HeaderSize + NetDriver.MaxFrame), NetDriver.HeaderSize + NetDriver.MaxFrame, false)]);
+        nic.Input.Add([new DriverBuffer(heap.Allocate(NetDriver.HeaderSize + NetDriver.MaxFrame), NetDriver.HeaderSize + NetDriver.MaxFrame, false)]);
         nic.Input.KickAlways();
     }
 

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using Lguest.Native.Virtio;
+using Lguest.DeviceTestKit.Virtqueue;
 
 namespace Lguest.DeviceTestKit;
 
 /// <summary>
-/// A driver's view of one queue: the ring (Linux's virtio_ring, here <see cref="DriverQueue"/>), the line its
+/// A driver's view of one queue: the ring (Linux's virtio_ring, here <see cref="SplitRingDriver"/>, written from the spec), the line its
 /// interrupts arrive on, and the address lg_notify kicks. Waiting for a completion sleeps on the interrupt but also
 /// looks at the used ring every few milliseconds, because a device may rightly stay silent (EVENT_IDX, or
 /// NO_INTERRUPT while the driver polls), and a lost wakeup must cost a moment, not the whole timeout.
@@ -14,7 +14,7 @@ public sealed class GuestVirtqueue
     private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(2);
     private readonly ISimulatedHypervisor _hv;
 
-    public GuestVirtqueue(ISimulatedHypervisor hv, DriverQueue queue, VirtqueueConfig config, string name, TimeSpan timeout)
+    public GuestVirtqueue(ISimulatedHypervisor hv, SplitRingDriver queue, VirtqueueConfig config, string name, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(hv);
         ArgumentNullException.ThrowIfNull(queue);
@@ -27,7 +27,7 @@ public sealed class GuestVirtqueue
     }
 
     /// <summary>The ring itself, for tests that craft what no honest driver would.</summary>
-    public DriverQueue Queue { get; }
+    public SplitRingDriver Queue { get; }
 
     public VirtqueueConfig Config { get; }
 
@@ -44,9 +44,9 @@ public sealed class GuestVirtqueue
     /// <summary>How many kicks this queue sent: tests check notification suppression with it.</summary>
     public int Kicks { get; private set; }
 
-    public ushort Add(ReadOnlySpan<ChainBuffer> buffers) => Queue.AddBuffer(buffers);
+    public ushort Add(ReadOnlySpan<DriverBuffer> buffers) => Queue.AddBuffer(buffers);
 
-    public ushort AddIndirect(ReadOnlySpan<ChainBuffer> buffers, ulong table) => Queue.AddIndirectBuffer(buffers, table);
+    public ushort AddIndirect(ReadOnlySpan<DriverBuffer> buffers, ulong table) => Queue.AddIndirectBuffer(buffers, table);
 
     /// <summary>virtqueue_kick: notify the device only when the ring says it wants one.</summary>
     public void Kick()

@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Memory;
 
 namespace Lguest.DeviceTestKit;
@@ -59,7 +60,7 @@ public static class LguestBusScanner
         {
             throw new SimulatedGuestException($"lguest: device {device} queue {config.Index} has irq {config.Irq}; there are 32 lines");
         }
-        ulong ringBytes = config.Size == 0 ? 0 : Native.Virtio.SplitQueueLayout.LegacyByteSize(config.Size, 4096);
+        ulong ringBytes = config.Size == 0 ? 0 : Virtqueue.SplitRingSpec.LegacyByteSize(config.Size, 4096);
         if (config.RingAddress >= guestLimit || ringBytes > guestLimit - config.RingAddress)
         {
             throw new SimulatedGuestException(

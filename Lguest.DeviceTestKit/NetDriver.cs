@@ -1,4 +1,4 @@
-using Lguest.Native.Virtio;
+using Lguest.DeviceTestKit.Virtqueue;
 
 namespace Lguest.DeviceTestKit;
 
@@ -87,7 +87,7 @@ public sealed class NetDriver
         ulong header = _transmitArea + (ulong)slot * (HeaderSize + MaxFrame);
         Device.Memory.Clear(header, HeaderSize);
         Device.Memory.Write(header + HeaderSize, frame);
-        ushort head = Output.Add([new ChainBuffer(header, HeaderSize, false), new ChainBuffer(header + HeaderSize, (uint)frame.Length, false)]);
+        ushort head = Output.Add([new DriverBuffer(header, HeaderSize, false), new DriverBuffer(header + HeaderSize, (uint)frame.Length, false)]);
         _sending[head] = slot;
         Output.Kick();
     }
@@ -166,7 +166,7 @@ public sealed class NetDriver
 
     private void Receive(ulong buffer)
     {
-        ushort head = Input.Add([new ChainBuffer(buffer, HeaderSize, true), new ChainBuffer(buffer + HeaderSize, MaxFrame, true)]);
+        ushort head = Input.Add([new DriverBuffer(buffer, HeaderSize, true), new DriverBuffer(buffer + HeaderSize, MaxFrame, true)]);
         _receiving[head] = buffer;
     }
 

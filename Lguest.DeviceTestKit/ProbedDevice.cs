@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using Lguest.Native.Memory;
-using Lguest.Native.Virtio;
+using Lguest.DeviceTestKit.Virtqueue;
 
 namespace Lguest.DeviceTestKit;
 
@@ -117,25 +117,24 @@ public sealed class ProbedDevice
     /// </summary>
     public BoundDevice Bind(ISimulatedHypervisor hv, ulong supported, int queues, TimeSpan timeout)
     {
-        AddStatus(hv, DeviceStatus.Acknowledge);
-        AddStatus(hv, DeviceStatus.Driver);
+        AddStatus(hv, DriverStatus.Acknowledge);
+        AddStatus(hv, DriverStatus.Driver);
         ulong accepted = AcknowledgeFeatures(supported);
         if (Queues.Count < queues)
         {
-            AddStatus(hv, DeviceStatus.Failed);
+            AddStatus(hv, DriverStatus.Failed);
             throw new SimulatedGuestException($"virtio {Name} (device {Index}): {Queues.Count} queue(s), the driver needs {queues}");
         }
-        VirtqueueFeatures ring = VirtqueueFeatureBits.FromNegotiated(accepted);
         var bound = new GuestVirtqueue[queues];
         for (int i = 0; i < queues; i++)
         {
             VirtqueueConfig config = Queues[i];
             if (config.Size == 0 || (config.Size & (config.Size - 1)) != 0)
             {
-                AddStatus(hv, DeviceStatus.Failed);
+                AddStatus(hv, DriverStatus.Failed);
                 throw new SimulatedGuestException($"virtio {Name} (device {Index}): queue {i} has size {config.Size}, not a power of two");
             }
-            var queue = new DriverQueue(Memory, SplitQueueLayout.Legacy(config.RingAddress, config.Size, 4096), ring);
+            var queue = new SplitRingDriver(Memory, SplitRingSpec.LegacyLayout(config.RingAddress, config.Size, 4096), accepted);
             bound[i] = new GuestVirtqueue(hv, queue, config, $"{Name}{Index}/{i}", timeout);
         }
         return new BoundDevice(this, hv, accepted, bound);
@@ -164,5 +163,5 @@ public sealed class BoundDevice(ProbedDevice device, ISimulatedHypervisor hv, ul
     public bool Has(int bit) => (Features & (1UL << bit)) != 0;
 
     /// <summary>DRIVER_OK: the virtio core sets it after the driver's probe returns.</summary>
-    public void Ready() => Device.AddStatus(hv, DeviceStatus.DriverOk);
+    public void Ready() => Device.AddStatus(hv, DriverStatus.DriverOk);
 }

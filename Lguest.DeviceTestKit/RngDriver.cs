@@ -1,4 +1,4 @@
-using Lguest.Native.Virtio;
+using Lguest.DeviceTestKit.Virtqueue;
 
 namespace Lguest.DeviceTestKit;
 
@@ -34,7 +34,7 @@ public sealed class RngDriver
         {
             throw new ArgumentOutOfRangeException(nameof(count), count, $"1 to {MaxRequestBytes} bytes per request");
         }
-        ushort sent = Queue.Add([new ChainBuffer(_buffer, (uint)count, true)]);
+        ushort sent = Queue.Add([new DriverBuffer(_buffer, (uint)count, true)]);
         Queue.Kick();
         (ushort head, uint length) = Queue.WaitForUsedOrFail($"a {count}-byte entropy request");
         if (head != sent)

@@ -1,6 +1,6 @@
 using Lguest.Actors.Configuration;
 
-using Lguest.Native.Virtio;
+using Lguest.DeviceTestKit.Virtqueue;
 
 namespace Lguest.DeviceTestKit;
 
@@ -108,12 +108,12 @@ public sealed class SimulatedLinux
                     break;
                 default:
                     // No driver claims it: the virtio core acknowledged it and leaves it there.
-                    device.AddStatus(_hv, DeviceStatus.Acknowledge);
+                    device.AddStatus(_hv, DriverStatus.Acknowledge);
                     return $"virtio: device {device.Index} type {device.Type}: no driver";
             }
             return $"virtio: device {device.Index} {device.Name}: features 0x{features:x}";
         }
-        catch (SimulatedGuestException e) when ((device.Status & DeviceStatus.Failed) != 0)
+        catch (SimulatedGuestException e) when ((device.Status & DriverStatus.Failed) != 0)
         {
             // The driver refused the device and marked it FAILED; the kernel carries on without it.
             return $"virtio: device {device.Index} {device.Name}: probe failed: {e.Message}";

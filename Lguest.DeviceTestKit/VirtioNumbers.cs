@@ -1,4 +1,4 @@
-using Lguest.Native.Virtio;
+using Lguest.DeviceTestKit.Virtqueue;
 
 namespace Lguest.DeviceTestKit;
 
@@ -11,11 +11,11 @@ internal static class VirtioNumbers
     public const byte DeviceRng = 4;
 
     /// <summary>The ring features every simulated driver understands, as Linux's virtio_ring does.</summary>
-    public const ulong RingFeatures = (1UL << VirtqueueFeatureBits.IndirectDescriptors) | (1UL << VirtqueueFeatureBits.EventIndex);
+    public const ulong RingFeatures = (1UL << SplitRingSpec.FeatureIndirectDescriptors) | (1UL << SplitRingSpec.FeatureEventIndex);
 
-    public const ushort DescriptorNext = 1;
-    public const ushort DescriptorWrite = 2;
-    public const ushort DescriptorIndirect = 4;
+    public const ushort DescriptorNext = SplitRingSpec.DescriptorNext;
+    public const ushort DescriptorWrite = SplitRingSpec.DescriptorWrite;
+    public const ushort DescriptorIndirect = SplitRingSpec.DescriptorIndirect;
 
     public static string DeviceName(byte type) => type switch
     {
