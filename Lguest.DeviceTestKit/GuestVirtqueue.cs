@@ -4,8 +4,8 @@ using Lguest.DeviceTestKit.Virtqueue;
 namespace Lguest.DeviceTestKit;
 
 /// <summary>
-/// A driver's view of one queue: the ring (Linux's virtio_ring, here <see cref="SplitRingDriver"/>, written from the spec), the line its
-/// interrupts arrive on, and the address lg_notify kicks. Waiting for a completion sleeps on the interrupt but also
+/// A driver's view of one queue: the ring (Linux's virtio_ring, here <see cref="SplitRingDriver"/>, written from
+/// the spec), the line its interrupts arrive on, and the address lg_notify kicks. Waiting for a completion sleeps on the interrupt but also
 /// looks at the used ring every few milliseconds, because a device may rightly stay silent (EVENT_IDX, or
 /// NO_INTERRUPT while the driver polls), and a lost wakeup must cost a moment, not the whole timeout.
 /// </summary>
