@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Launcher;
+using Lguest.DeviceTestKit;
 using Serilog;
 
 namespace Lguest.Host;
@@ -57,7 +58,7 @@ internal static class LauncherHost
         LauncherExit? exit = null;
         try
         {
-            exit = await GuestLauncher.RunAsync(system, launch.Settings, stop.Token).ConfigureAwait(false);
+            exit = await GuestLauncher.RunAsync(system, launch.Settings, stop.Token, TestKitEngines.Create).ConfigureAwait(false);
             return exit;
         }
         finally

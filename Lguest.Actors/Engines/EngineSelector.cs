@@ -1,9 +1,7 @@
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines.DevLguest;
-using Lguest.Actors.Engines.DevLguest.Model;
 using Lguest.Actors.Engines.Qemu;
-using Lguest.Actors.Engines.Simulated;
 using Lguest.Native.Boot;
 using Lguest.Native.Boot.Initramfs;
 using Lguest.Native.Lguest;
@@ -44,24 +42,29 @@ internal static class EngineSelector
         }
     }
 
-    public static IGuestEngine Create(LauncherSettings settings, ILoggingAdapter log)
+    /// <summary>
+    /// The engine the settings name: lguest is the runtime's own; simulated and lguest-model come from
+    /// <paramref name="plugged"/> (Lguest.DeviceTestKit, when the host offers it), so a launcher without it names the gap.
+    /// </summary>
+    public static IGuestEngine Create(LauncherSettings settings, ILoggingAdapter log, PluggedEngineFactory? plugged)
     {
         switch (settings.Engine)
         {
             case EngineKind.Lguest:
                 return new LguestEngine(LguestChannel.Open(settings.LguestDevice));
-            case EngineKind.Simulated:
-                return new SimulatedEngine(settings.Simulated);
-            case EngineKind.LguestModel:
-                return LguestModelEngine.Create(settings.LguestDevice, hv => new SimulatedLinux(hv, settings.Simulated).Boot());
             case EngineKind.Auto when File.Exists(settings.LguestDevice):
                 log.Info("engine auto: {0} exists, using the lguest engine", settings.LguestDevice);
                 return new LguestEngine(LguestChannel.Open(settings.LguestDevice));
             case EngineKind.Auto:
                 log.Info("engine auto: {0} does not exist (lguest needs a pre-4.14 32-bit host), using the simulated engine", settings.LguestDevice);
-                return new SimulatedEngine(settings.Simulated);
+                return Create(settings with { Engine = EngineKind.Simulated }, log, plugged);
+            case EngineKind.Simulated or EngineKind.LguestModel:
+                return plugged?.Invoke(settings) ?? throw new ConfigurationException(
+                    "lguest.engine", $"the {EngineName(settings.Engine)} engine is Lguest.DeviceTestKit's, and this launcher was started without it");
             default:
                 throw new ConfigurationException("lguest.engine", $"the {settings.Engine} engine does not run a guest in this launcher");
         }
     }
+
+    private static string EngineName(EngineKind engine) => engine == EngineKind.LguestModel ? "lguest-model" : "simulated";
 }

@@ -25,8 +25,11 @@ public static class GuestLauncher
     /// Starts the guest described by <paramref name="settings"/> on the process's terminal; with engine vhost-user,
     /// serves its devices to a front end instead, until <paramref name="shutdown"/> or a device failure. The task completes when
     /// the guest powers off (0), dies or a device fails (1), or <paramref name="shutdown"/> is cancelled (0, "stopped").
+    /// <paramref name="pluggedEngines"/> provides the engines that are not the runtime's (Lguest.DeviceTestKit's simulated and
+    /// lguest-model engines); without it those engines are a configuration error.
     /// </summary>
-    public static Task<LauncherExit> RunAsync(ActorSystem system, LauncherSettings settings, CancellationToken shutdown)
+    public static Task<LauncherExit> RunAsync(
+        ActorSystem system, LauncherSettings settings, CancellationToken shutdown, PluggedEngineFactory? pluggedEngines = null)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(settings);
@@ -36,7 +39,7 @@ public static class GuestLauncher
             system.Log.Info("engine auto: {0}, so the {1} engine", reason, engine.ToString().ToLowerInvariant());
             settings = settings with { Engine = engine };
         }
-        return RunAsync(system, settings, DefaultEnvironment(system, settings, DropPrivileges(system, settings)), shutdown);
+        return RunAsync(system, settings, DefaultEnvironment(system, settings, DropPrivileges(system, settings), pluggedEngines), shutdown);
     }
 
     /// <summary>As above, with the engine, devices and console given explicitly (tests, embedding).</summary>
@@ -87,12 +90,13 @@ public static class GuestLauncher
     }
 
     /// <summary>The process's own stdin and stdout, the engine the settings pick, and the standard devices.</summary>
-    public static GuestEnvironment DefaultEnvironment(ActorSystem system, LauncherSettings settings, Action? afterFirstSetup = null)
+    public static GuestEnvironment DefaultEnvironment(
+        ActorSystem system, LauncherSettings settings, Action? afterFirstSetup = null, PluggedEngineFactory? pluggedEngines = null)
     {
         var input = new FileDescriptor(0, ownsHandle: false);
         var output = new FileDescriptor(1, ownsHandle: false);
         return new GuestEnvironment(
-            s => EngineSelector.Create(s, system.Log),
+            s => EngineSelector.Create(s, system.Log, pluggedEngines),
             d => DeviceFactory.Create(d, input, output, system.Log),
             input,
             output,

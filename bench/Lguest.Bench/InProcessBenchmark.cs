@@ -4,7 +4,8 @@ using Akka.Actor;
 using Akka.Configuration;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Launcher;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;
@@ -207,7 +208,7 @@ internal static class InProcessBenchmark
         private readonly ulong[] _status = new ulong[Slots];
         private readonly long[] _submittedAt = new long[Slots];
         private readonly int[] _slotOfHead;
-        private readonly ChainBuffer[] _chain = new ChainBuffer[3];
+        private readonly DriverBuffer[] _chain = new DriverBuffer[3];
         private readonly Random _random = new(42);
 
         public GuestRing(ISimulatedHypervisor hv, GuestPageAllocator heap, GuestVirtqueue queue, ulong sectors)
@@ -282,9 +283,9 @@ internal static class InProcessBenchmark
             _hv.Memory.Write(_header[slot] + 4, 0u);
             _hv.Memory.Write(_header[slot] + 8, sector);
             _hv.Memory.Write(_status[slot], (byte)0xff); // a status the device never wrote must not read as OK
-            _chain[0] = new ChainBuffer(_header[slot], HeaderSize, false);
-            _chain[1] = new ChainBuffer(_data[slot], Block, !write);
-            _chain[2] = new ChainBuffer(_status[slot], 1, true);
+            _chain[0] = new DriverBuffer(_header[slot], HeaderSize, false);
+            _chain[1] = new DriverBuffer(_data[slot], Block, !write);
+            _chain[2] = new DriverBuffer(_status[slot], 1, true);
             _submittedAt[slot] = Stopwatch.GetTimestamp();
             ushort head = _queue.Add(_chain);
             _slotOfHead[head] = slot;

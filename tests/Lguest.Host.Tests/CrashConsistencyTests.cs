@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit;
 
 namespace Lguest.Host.Tests;
 

@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Tests.Devices;
 using Lguest.Actors.Tests.Support;

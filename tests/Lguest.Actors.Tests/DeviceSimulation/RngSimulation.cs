@@ -1,6 +1,6 @@
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Tests.Support;
 using Xunit.Abstractions;

@@ -2,8 +2,9 @@ using System.Runtime.ExceptionServices;
 using Akka.Actor;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
-using Lguest.Actors.Engines.DevLguest.Model;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit.LguestModel;
+using Lguest.DeviceTestKit;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Launcher;
 using Lguest.Native.Interop;
 using Lguest.Native.Tests.Boot;
@@ -175,7 +176,7 @@ internal sealed class SimulatedGuest(ISimulatedHypervisor hv, GuestPageAllocator
     public void WaitForNeedsReset(ProbedDevice device)
     {
         DateTime deadline = DateTime.UtcNow + Timeout;
-        while ((device.Status & DeviceStatus.NeedsReset) == 0)
+        while ((device.Status & DriverStatus.NeedsReset) == 0)
         {
             Hv.Stopping.ThrowIfCancellationRequested();
             if (DateTime.UtcNow > deadline)

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Lguest.Actors.Engines.DevLguest.Model;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit.LguestModel;
+using Lguest.DeviceTestKit;
 using Lguest.Native.Interop;
 using Lguest.Native.Lguest;
 using Lguest.Native.Memory;

@@ -1,8 +1,8 @@
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines;
-using Lguest.Actors.Engines.DevLguest.Model;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit.LguestModel;
+using Lguest.DeviceTestKit;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Tests.DeviceSimulation;
 using Lguest.Actors.Tests.Support;

@@ -1,6 +1,6 @@
 using System.Text;
 using Lguest.Actors.Engines;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit;
 using Lguest.Native.Virtio;
 
 namespace Lguest.Actors.Tests.Engines.Simulated;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines;
-using Lguest.Actors.Engines.Simulated;
+using Lguest.DeviceTestKit;
 
 namespace Lguest.Actors.Tests.Engines.Simulated;
 
