@@ -99,7 +99,8 @@ internal static partial class QemuEngineBenchmark
             .Concat(Pair("QEMU exec to prompt (guest's part)", t => t.Prompt - t.LauncherStartup, t => t.Prompt))
             .Concat(Pair("prompt to exit after poweroff", t => t.PowerOff - t.Prompt))
             .Concat(Pair("CPU ms to prompt: launcher", t => t.LauncherCpu, _ => null))
-            .Concat(Pair("CPU ms to prompt: QEMU", t => t.QemuCpu));
+            .Concat(Pair("CPU ms to prompt: QEMU", t => t.QemuCpu))
+            .Concat(Pair("CPU ms to prompt: all processes", t => t.LauncherCpu + t.QemuCpu, t => t.QemuCpu));
     }
 
     /// <summary>The launcher's QEMU command line with QEMU's own devices in place of ours.</summary>
