@@ -53,6 +53,46 @@ public sealed class QemuEngineTerminalTests(ITestOutputHelper output) : IDisposa
         }))
         """;
 
+    /// <summary>
+    /// stdin and stdout on two ptys, so that input can end while output goes on: at the prompt a background job
+    /// is typed that prints after a pause, then stdin's terminal goes away (its master end is closed, which hangs
+    /// the terminal up: reads give end of file). The job's line must still reach stdout and the launcher must still
+    /// be running; SIGTERM then stops it as a power-off would.
+    /// </summary>
+    private const string EndOfInputDriver = """
+        import json, os, pty, select, signal, subprocess, sys, time
+        in_master, in_slave = pty.openpty()
+        out_master, out_slave = pty.openpty()
+        launcher = subprocess.Popen(sys.argv[1:], stdin=in_slave, stdout=out_slave, stderr=subprocess.PIPE)
+        os.close(out_slave)
+        seen = b""
+        def wait_for(text, limit=150):
+            global seen
+            deadline = time.time() + limit
+            while text not in seen and time.time() < deadline and launcher.poll() is None:
+                ready, _, _ = select.select([out_master], [], [], 0.2)
+                if ready:
+                    seen += os.read(out_master, 65536)
+            return text in seen
+        ready = wait_for(b"lguest: guest ready") and wait_for(b"# ")
+        os.write(in_master, b"(sleep 4; echo LATE=$((6 * 7))) &\r")
+        typed = wait_for(b"LATE=$((6 * 7))")
+        os.close(in_master)
+        late = wait_for(b"LATE=42", 60)
+        alive_after_end_of_input = launcher.poll() is None
+        if alive_after_end_of_input:
+            launcher.send_signal(signal.SIGTERM)
+        try:
+            code = launcher.wait(60)
+        except subprocess.TimeoutExpired:
+            launcher.kill(); code = "timeout"
+        print(json.dumps({
+            "ready": ready, "typed": typed, "late": late, "alive": alive_after_end_of_input, "exit": code,
+            "console": seen.decode("latin1")[-2000:],
+            "stderr": launcher.stderr.read().decode("utf-8", "replace")[-4000:],
+        }))
+        """;
+
     private readonly string _directory = Directory.CreateTempSubdirectory("lguest-qemu-tty-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -66,8 +106,43 @@ public sealed class QemuEngineTerminalTests(ITestOutputHelper output) : IDisposa
             output.WriteLine("python3 is not installed: no pseudo-terminal to test with");
             return;
         }
+        using JsonDocument result = RunDriver(python, Driver);
+        JsonElement r = result.RootElement;
+        string context = Context(r);
+
+        Assert.True(r.GetProperty("ready").GetBoolean(), "no prompt" + context);
+        Assert.True(r.GetProperty("raw_while_running").GetBoolean(), "the terminal was not raw while the guest ran" + context);
+        Assert.True(r.GetProperty("answered").GetBoolean(), "the guest's shell did not run a typed command" + context);
+        Assert.Equal(0, r.GetProperty("exit").GetInt32());
+        Assert.True(r.GetProperty("restored").GetBoolean(), "the terminal's mode was not restored" + context);
+        Assert.Contains("three ^C", r.GetProperty("stderr").GetString(), StringComparison.Ordinal);
+    }
+
+    [RealGuestFact]
+    public void When_the_terminal_input_ends_the_guest_keeps_running_and_its_output_still_reaches_stdout()
+    {
+        string? python = RealGuestRequirements.FindOnPath("python3");
+        if (python is null)
+        {
+            output.WriteLine("python3 is not installed: no pseudo-terminal to test with");
+            return;
+        }
+        using JsonDocument result = RunDriver(python, EndOfInputDriver);
+        JsonElement r = result.RootElement;
+        string context = Context(r);
+
+        Assert.True(r.GetProperty("ready").GetBoolean(), "no prompt" + context);
+        Assert.True(r.GetProperty("typed").GetBoolean(), "the guest did not echo the typed command" + context);
+        Assert.True(r.GetProperty("late").GetBoolean(), "the guest's output stopped reaching stdout when stdin ended" + context);
+        Assert.True(r.GetProperty("alive").GetBoolean(), "the launcher ended when its terminal input ended" + context);
+        Assert.Equal(0, r.GetProperty("exit").GetInt32());
+    }
+
+    /// <summary>Runs a pty driver script against the launcher (the qemu engine, an rng device) and parses its JSON verdict.</summary>
+    private JsonDocument RunDriver(string python, string driverScript)
+    {
         string script = Path.Combine(_directory, "pty-driver.py");
-        File.WriteAllText(script, Driver);
+        File.WriteAllText(script, driverScript);
         string config = QemuEngineConfig.Write(_directory, "{ type = rng }");
         string host = Path.Combine(AppContext.BaseDirectory, "Lguest.Host.dll");
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
@@ -87,15 +162,9 @@ public sealed class QemuEngineTerminalTests(ITestOutputHelper output) : IDisposa
         }
         string json = stdout.Result;
         output.WriteLine(json + stderr.Result);
-        using JsonDocument result = JsonDocument.Parse(json);
-        JsonElement r = result.RootElement;
-        string context = $"\nconsole:\n{r.GetProperty("console").GetString()}\nstderr:\n{r.GetProperty("stderr").GetString()}";
-
-        Assert.True(r.GetProperty("ready").GetBoolean(), "no prompt" + context);
-        Assert.True(r.GetProperty("raw_while_running").GetBoolean(), "the terminal was not raw while the guest ran" + context);
-        Assert.True(r.GetProperty("answered").GetBoolean(), "the guest's shell did not run a typed command" + context);
-        Assert.Equal(0, r.GetProperty("exit").GetInt32());
-        Assert.True(r.GetProperty("restored").GetBoolean(), "the terminal's mode was not restored" + context);
-        Assert.Contains("three ^C", r.GetProperty("stderr").GetString(), StringComparison.Ordinal);
+        return JsonDocument.Parse(json);
     }
+
+    private static string Context(JsonElement r) =>
+        $"\nconsole:\n{r.GetProperty("console").GetString()}\nstderr:\n{r.GetProperty("stderr").GetString()}";
 }

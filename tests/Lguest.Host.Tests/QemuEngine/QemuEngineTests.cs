@@ -68,6 +68,66 @@ public sealed class QemuEngineTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("killed by signal 9", launcher.LastStderrLine, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// SIGKILL leaves the launcher no chance to clean up: QEMU dies by its parent-death signal, and the runtime
+    /// directory stays until the next qemu launcher, which removes it before making its own.
+    /// </summary>
+    [RealGuestFact]
+    public void A_launcher_killed_with_SIGKILL_takes_QEMU_with_it_and_the_next_launcher_removes_its_runtime_directory()
+    {
+        string config = QemuEngineConfig.Write(_directory, "{ type = rng }");
+        string leftover;
+        using (LauncherSession killed = LauncherSession.Start(output, "--config", config))
+        {
+            int qemu = killed.QemuPid();
+            leftover = killed.RuntimeDirectory();
+            killed.WaitForLog("is running the guest");
+            HostTools.Check("kill", "-KILL", killed.Pid.ToString(CultureInfo.InvariantCulture));
+
+            Assert.True(Until(() => Gone(qemu)), $"QEMU (pid {qemu}) outlived the launcher killed with SIGKILL");
+            Assert.True(Until(() => Gone(killed.Pid)), "the killed launcher is still there");
+        }
+        Assert.True(Directory.Exists(leftover), $"{leftover} was removed by a launcher that was SIGKILLed?");
+
+        using LauncherSession next = LauncherSession.Start(output, "--config", config);
+        string own = next.RuntimeDirectory();
+        HostTools.Check("kill", "-TERM", next.Pid.ToString(CultureInfo.InvariantCulture));
+
+        Assert.Equal(0, next.WaitForExit());
+        Assert.NotEqual(leftover, own);
+        Assert.False(Directory.Exists(leftover), $"the dead launcher's runtime directory {leftover} is still there");
+        Assert.False(Directory.Exists(own), $"the launcher's own runtime directory {own} outlived it");
+    }
+
+    /// <summary>Exited: no such process, or a zombie waiting for its (new) parent to reap it.</summary>
+    private static bool Gone(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>A condition wait: true as soon as <paramref name="condition"/> holds, false after a generous limit.</summary>
+    private static bool Until(Func<bool> condition)
+    {
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            Thread.Sleep(50);
+        }
+        return true;
+    }
+
     /// <summary>pvpanic reports the panic as GUEST_PANICKED; QEMU, paused by -action panic=pause, is told to quit.</summary>
     [RealGuestFact]
     public void A_guest_kernel_panic_ends_the_launcher_with_exit_1_saying_so()
