@@ -18,6 +18,7 @@ public sealed class VhostUserSession : IDisposable
     private readonly VhostUserDeviceOptions _options;
     private readonly IVhostUserRingControl _control;
     private readonly VhostUserVring[] _vrings;
+    private VhostUserInflightRegion? _inflight;
     private bool _disposed;
 
     public VhostUserSession(VhostUserDeviceOptions options, IVhostUserRingControl control)
@@ -47,6 +48,9 @@ public sealed class VhostUserSession : IDisposable
 
     public IReadOnlyList<VhostUserVring> Vrings => _vrings;
 
+    /// <summary>The inflight region from GET_INFLIGHT_FD or SET_INFLIGHT_FD; null until one arrives and after a reset.</summary>
+    public VhostUserInflightRegion? Inflight => _inflight;
+
     private bool FeaturesQueried { get; set; }
 
     private bool ProtocolFeaturesQueried { get; set; }
@@ -69,6 +73,10 @@ public sealed class VhostUserSession : IDisposable
             bool ack = message.NeedsReply && Negotiated(VhostUserProtocolFeatures.ReplyAck) && !VhostUserCodec.HasReply(message.Request);
             try
             {
+                if (message.Request == VhostUserRequest.GetInflightFd)
+                {
+                    return GetInflightFd(message.PayloadAs<VhostUserInflight>());
+                }
                 VhostUserPayload? reply = Dispatch(message);
                 return new VhostUserOutcome(message.Request, ack ? new VhostUserU64(VhostUserOutcome.AckSuccess) : reply, null);
             }
@@ -151,6 +159,9 @@ public sealed class VhostUserSession : IDisposable
                 return GetConfig(message.PayloadAs<VhostUserConfig>());
             case VhostUserRequest.SetConfig:
                 SetConfig(message.PayloadAs<VhostUserConfig>());
+                return null;
+            case VhostUserRequest.SetInflightFd:
+                SetInflightFd(message);
                 return null;
             default:
                 throw Refuse(VhostUserViolation.UnsupportedRequest, $"{message.Request} is not implemented by this back end");
@@ -376,6 +387,44 @@ public sealed class VhostUserSession : IDisposable
         _options.WriteConfig(request.Offset, request.Data);
     }
 
+    /// <summary>
+    /// Why: the front end keeps this region across our restarts and hands it back with SET_INFLIGHT_FD, so a new
+    /// process can finish what the old one took. A fresh zeroed memfd is laid out for the queues the front end names;
+    /// it becomes this connection's region at once, as libvhost-user does, until a SET_INFLIGHT_FD replaces it.
+    /// </summary>
+    private VhostUserOutcome GetInflightFd(VhostUserInflight request)
+    {
+        RequireOwner(VhostUserRequest.GetInflightFd);
+        RequireNegotiated(VhostUserRequest.GetInflightFd, VhostUserProtocolFeatures.InflightShmfd);
+        RequireNoRingRunning(VhostUserRequest.GetInflightFd);
+        (VhostUserInflightRegion region, FileDescriptor fd) = VhostUserInflightRegion.Create(request.NumQueues, request.QueueSize, _vrings.Length);
+        ReplaceInflight(region);
+        return new VhostUserOutcome(VhostUserRequest.GetInflightFd, region.Description, null, fd);
+    }
+
+    private void SetInflightFd(VhostUserMessage message)
+    {
+        RequireOwner(VhostUserRequest.SetInflightFd);
+        RequireNegotiated(VhostUserRequest.SetInflightFd, VhostUserProtocolFeatures.InflightShmfd);
+        RequireNoRingRunning(VhostUserRequest.SetInflightFd);
+        ReplaceInflight(VhostUserInflightRegion.Adopt(message.PeekFd(0), message.PayloadAs<VhostUserInflight>(), _vrings.Length));
+    }
+
+    /// <summary>A running ring writes into the region: swapping it under the ring would lose what it records.</summary>
+    private void RequireNoRingRunning(VhostUserRequest request)
+    {
+        if (_vrings.FirstOrDefault(ring => ring.Running) is { } running)
+        {
+            throw Refuse(VhostUserViolation.RingStarted, $"{request} while vring {running.Index} is running (stop it with GET_VRING_BASE first)");
+        }
+    }
+
+    private void ReplaceInflight(VhostUserInflightRegion region)
+    {
+        _inflight?.Dispose();
+        _inflight = region;
+    }
+
     private static void CheckConfigRange(VhostUserRequest request, VhostUserConfig config, int spaceLength)
     {
         if (config.Offset > (uint)spaceLength || (uint)config.Data.Length > (uint)spaceLength - config.Offset)
@@ -453,7 +502,8 @@ public sealed class VhostUserSession : IDisposable
         else if (!ring.Running && runnable)
         {
             _control.StartRing(new VhostUserRingStart(
-                ring.Index, Memory!, ring.Layout!.Value, VirtqueueFeatureBits.FromNegotiated(AckedFeatures), ring.Base, ring.Kick, ring.Call, ring.Err));
+                ring.Index, Memory!, ring.Layout!.Value, VirtqueueFeatureBits.FromNegotiated(AckedFeatures), ring.Base, ring.Kick, ring.Call, ring.Err,
+                _inflight?.TrackerFor(ring.Index, ring.Layout!.Value.Size)));
             ring.Running = true;
         }
     }
@@ -480,6 +530,9 @@ public sealed class VhostUserSession : IDisposable
     private void ResetState(bool clearOwner)
     {
         ReleaseMemory();
+        // Every ring is stopped, so nothing writes the region any more; the front end keeps its own mapping.
+        _inflight?.Dispose();
+        _inflight = null;
         foreach (VhostUserVring ring in _vrings)
         {
             ring.Reset();
