@@ -18,7 +18,10 @@ internal sealed class KilledBackend : IDisposable
         Directory = Path.Combine(Path.GetTempPath(), "lguest-inflight-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(Directory);
         Disk = Path.Combine(Directory, "disk.img");
-        File.WriteAllBytes(Disk, new byte[sectors * 512L]);
+        using (FileStream disk = File.Create(Disk))
+        {
+            disk.SetLength(sectors * 512L);     // sparse: the real-guest test's disk is 512 MiB
+        }
         Socket = Path.Combine(Directory, "blk.sock");
         _config = Path.Combine(Directory, "backend.hocon");
         File.WriteAllText(_config, $$"""
@@ -66,6 +69,21 @@ internal sealed class KilledBackend : IDisposable
             Thread.Sleep(10);
         }
         Assert.True(File.Exists(Socket), $"the back end did not listen:\n{Log}");
+    }
+
+    /// <summary>How many front ends every incarnation has started serving, from the log.</summary>
+    public int Connections
+    {
+        get
+        {
+            string log = Log;
+            int count = 0;
+            for (int at = log.IndexOf("front end connected", StringComparison.Ordinal); at >= 0; at = log.IndexOf("front end connected", at + 1, StringComparison.Ordinal))
+            {
+                count++;
+            }
+            return count;
+        }
     }
 
     /// <summary>SIGKILL: no stop message, no GET_VRING_BASE answer, requests cut off wherever they were.</summary>
