@@ -237,6 +237,11 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
         {
             _log.Warning("{0}: refused {1}: {2}", _device.Name, outcome.Request, rejected.Message);
         }
+        else if (outcome.Request is VhostUserRequest.GetInflightFd or VhostUserRequest.SetInflightFd && _session!.Inflight is { } inflight)
+        {
+            // Once per connection: says whether a restart of this back end can finish what it had in flight.
+            _log.Info("{0}: {1}: requests in flight are tracked in a shared region ({2} queue(s) of {3})", _device.Name, outcome.Request, inflight.NumQueues, inflight.QueueSize);
+        }
         using FileDescriptor? replyFd = outcome.ReplyFd;
         if (outcome.Reply is { } reply)
         {
