@@ -13,7 +13,7 @@ namespace Lguest.Native.VhostUser;
 /// A refused message changes nothing: every check runs before any state does. Not thread-safe: one connection, one
 /// caller, as the protocol is strictly request/reply.
 /// </summary>
-public sealed class VhostUserSession : IDisposable
+public sealed partial class VhostUserSession : IDisposable
 {
     private readonly VhostUserDeviceOptions _options;
     private readonly IVhostUserRingControl _control;
@@ -385,44 +385,6 @@ public sealed class VhostUserSession : IDisposable
         }
         CheckConfigRange(VhostUserRequest.SetConfig, request, _options.ReadConfig!().Length);
         _options.WriteConfig(request.Offset, request.Data);
-    }
-
-    /// <summary>
-    /// Why: the front end keeps this region across our restarts and hands it back with SET_INFLIGHT_FD, so a new
-    /// process can finish what the old one took. A fresh zeroed memfd is laid out for the queues the front end names;
-    /// it becomes this connection's region at once, as libvhost-user does, until a SET_INFLIGHT_FD replaces it.
-    /// </summary>
-    private VhostUserOutcome GetInflightFd(VhostUserInflight request)
-    {
-        RequireOwner(VhostUserRequest.GetInflightFd);
-        RequireNegotiated(VhostUserRequest.GetInflightFd, VhostUserProtocolFeatures.InflightShmfd);
-        RequireNoRingRunning(VhostUserRequest.GetInflightFd);
-        (VhostUserInflightRegion region, FileDescriptor fd) = VhostUserInflightRegion.Create(request.NumQueues, request.QueueSize, _vrings.Length);
-        ReplaceInflight(region);
-        return new VhostUserOutcome(VhostUserRequest.GetInflightFd, region.Description, null, fd);
-    }
-
-    private void SetInflightFd(VhostUserMessage message)
-    {
-        RequireOwner(VhostUserRequest.SetInflightFd);
-        RequireNegotiated(VhostUserRequest.SetInflightFd, VhostUserProtocolFeatures.InflightShmfd);
-        RequireNoRingRunning(VhostUserRequest.SetInflightFd);
-        ReplaceInflight(VhostUserInflightRegion.Adopt(message.PeekFd(0), message.PayloadAs<VhostUserInflight>(), _vrings.Length));
-    }
-
-    /// <summary>A running ring writes into the region: swapping it under the ring would lose what it records.</summary>
-    private void RequireNoRingRunning(VhostUserRequest request)
-    {
-        if (_vrings.FirstOrDefault(ring => ring.Running) is { } running)
-        {
-            throw Refuse(VhostUserViolation.RingStarted, $"{request} while vring {running.Index} is running (stop it with GET_VRING_BASE first)");
-        }
-    }
-
-    private void ReplaceInflight(VhostUserInflightRegion region)
-    {
-        _inflight?.Dispose();
-        _inflight = region;
     }
 
     private static void CheckConfigRange(VhostUserRequest request, VhostUserConfig config, int spaceLength)
