@@ -19,10 +19,11 @@ public sealed class VhostUserGuest : IDisposable
     /// <summary>Connects to <paramref name="socketPath"/> with <paramref name="memorySize"/> bytes of shared memory at guest-physical 0.</summary>
     public VhostUserGuest(string socketPath, ulong memorySize)
     {
+        // Connect first: a back end that is not listening yet leaves nothing allocated behind the exception.
+        _frontEnd = new VhostUserFrontEnd(UnixSocket.Connect(socketPath));
         _memfd = MemFd.Create("vhost-user guest", memorySize);
         _mapping = MemoryMapping.MapShared(_memfd, 0, memorySize);
         Memory = new GuestMemory([new GuestMemoryRegion(0, _mapping, userAddress: (ulong)_mapping.Address)]);
-        _frontEnd = new VhostUserFrontEnd(UnixSocket.Connect(socketPath));
     }
 
     public GuestMemory Memory { get; }

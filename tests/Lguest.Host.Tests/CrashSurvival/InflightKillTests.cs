@@ -28,7 +28,7 @@ public sealed class InflightKillTests(ITestOutputHelper output)
     {
         using var backend = new KilledBackend(Sectors);
         backend.Start();
-        using var guest = new VhostUserGuest(backend.Socket, MemoryBytes);
+        using VhostUserGuest guest = WhenListening(() => new VhostUserGuest(backend.Socket, MemoryBytes));
         guest.Negotiate(ulong.MaxValue, VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.MultiQueue | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.InflightShmfd);
         (VhostUserInflight inflight, FileDescriptor inflightFd) = guest.FrontEnd.GetInflightFd(1, RingSize);
         using FileDescriptor keptByFrontEnd = inflightFd;
@@ -98,7 +98,11 @@ public sealed class InflightKillTests(ITestOutputHelper output)
             backend.Kill();             // with the ring full of writes, some taken and not yet answered
             Reap();
             backend.Start();
-            ReconnectWhenListening(guest, backend.Socket);
+            WhenListening(() =>
+            {
+                guest.Reconnect(backend.Socket);
+                return guest;
+            });
             guest.Negotiate(ulong.MaxValue, VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.MultiQueue | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.InflightShmfd);
             guest.FrontEnd.SetInflightFd(inflight, keptByFrontEnd);
             guest.SendMemoryTable();
@@ -131,15 +135,14 @@ public sealed class InflightKillTests(ITestOutputHelper output)
     }
 
     /// <summary>The socket file appears at bind(), a moment before listen(): a refused connect is retried.</summary>
-    private static void ReconnectWhenListening(VhostUserGuest guest, string socket)
+    private static T WhenListening<T>(Func<T> connect)
     {
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
             try
             {
-                guest.Reconnect(socket);
-                return;
+                return connect();
             }
             catch (SystemCallException) when (DateTime.UtcNow < deadline)
             {
