@@ -19,6 +19,7 @@
 #   lguest.dd.bs=1M           dd-read, dd-write: dd's block size (the size of each request the guest sends)
 #   lguest.dd.passes=1        dd-read, dd-write: how often dd goes over those MiB (all passes are timed together)
 #   lguest.rng.bytes=64       rng: bytes read from /dev/hwrng
+#   lguest.records.writers=32 lguest.records.seconds=60   blk-records: parallel O_DIRECT writers, and for how long
 #   lguest.net.if=eth0  lguest.ip=10.78.0.2/24  lguest.ping=10.78.0.1   net-ping
 #   lguest.reboot=once        reboot -f after the first boot's checks, power off after the second's. The boot
 #                             count lives in a flag sector on the block device (lguest.reboot.sector, default
@@ -34,6 +35,10 @@
 #   LGUEST-CHECK dd-write <MiB/s> <MiB> <seconds>   (dd of /dev/zero to the device, oflag=direct conv=fsync;
 #                                            overwrites the first lguest.dd.mib MiB; "fail" if dd fails)
 #                                            Timed with the guest's /proc/uptime (10 ms steps) around dd.
+#   LGUEST-CHECK blk-records ok|fail <acked chunks> <write errors> <read-back mismatches>
+#                                            (writer W writes 64 KiB chunks, chunk C at 64 KiB unit W*256+C, each
+#                                            acknowledged chunk's sha256 kept and checked by an O_DIRECT read at the end;
+#                                            "LGUEST-RECORDS started" is printed when the writers start)
 #   LGUEST-CHECK rng <rng_current> <bytes read>
 #   LGUEST-CHECK net-ping ok|fail <replies>/<sent>
 #   LGUEST-CHECK <name> unknown               (a check /init does not know)
@@ -144,6 +149,8 @@ blk_marker_offset=1048576
 blk_direct_offset_mib=8
 blk_direct_mib=32
 rng_bytes=64
+records_writers=32
+records_seconds=60
 dd_mib=64
 dd_bs=1M
 dd_passes=1
@@ -163,6 +170,8 @@ for word in $(cat /proc/cmdline); do
     lguest.blk.direct-offset-mib=*) blk_direct_offset_mib=$value ;;
     lguest.blk.direct-mib=*) blk_direct_mib=$value ;;
     lguest.rng.bytes=*) rng_bytes=$value ;;
+    lguest.records.writers=*) records_writers=$value ;;
+    lguest.records.seconds=*) records_seconds=$value ;;
     lguest.dd.mib=*) dd_mib=$value ;;
     lguest.dd.bs=*) dd_bs=$value ;;
     lguest.dd.passes=*) dd_passes=$value ;;
@@ -231,6 +240,53 @@ check_blk_direct() {
     echo "LGUEST-CHECK blk-direct ok $actual"
   else
     echo "LGUEST-CHECK blk-direct fail $actual"
+  fi
+}
+
+# Many writers at once give the device a deep queue; a back end killed and restarted under them must lose no
+# acknowledged chunk and fail no write.
+check_blk_records() {
+  wait_for "$disk" || { echo "LGUEST-CHECK blk-records fail"; return; }
+  end=$(( $(cut -d. -f1 /proc/uptime) + records_seconds ))
+  echo "LGUEST-RECORDS started"
+  w=0
+  while [ "$w" -lt "$records_writers" ]; do
+    (
+      c=0
+      errors=0
+      while [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ] && [ "$c" -lt 256 ]; do
+        { echo "lguest-record $w $c"; yes "lguest-record-payload-$w-$c"; } | dd of=/tmp/chunk.$w bs=64k count=1 iflag=fullblock 2>/dev/null
+        if dd if=/tmp/chunk.$w of="$disk" bs=64k seek=$((w * 256 + c)) count=1 oflag=direct conv=notrunc 2>/dev/null; then
+          sum_of </tmp/chunk.$w >/tmp/sum.$w.$c
+          c=$((c + 1))
+        else
+          errors=$((errors + 1))
+        fi
+      done
+      echo "$c $errors" >/tmp/acked.$w
+    ) &
+    w=$((w + 1))
+  done
+  wait
+  acked=0
+  errors=0
+  mismatches=0
+  w=0
+  while [ "$w" -lt "$records_writers" ]; do
+    read -r count failed </tmp/acked.$w
+    acked=$((acked + count))
+    errors=$((errors + failed))
+    c=0
+    while [ "$c" -lt "$count" ]; do
+      [ "$(dd if="$disk" bs=64k skip=$((w * 256 + c)) count=1 iflag=direct 2>/dev/null | sum_of)" = "$(cat /tmp/sum.$w.$c)" ] || mismatches=$((mismatches + 1))
+      c=$((c + 1))
+    done
+    w=$((w + 1))
+  done
+  if [ "$errors" = 0 ] && [ "$mismatches" = 0 ] && [ "$acked" -gt 0 ]; then
+    echo "LGUEST-CHECK blk-records ok $acked $errors $mismatches"
+  else
+    echo "LGUEST-CHECK blk-records fail $acked $errors $mismatches"
   fi
 }
 
@@ -321,6 +377,7 @@ for check in $checks; do
     blk-sum) check_blk_sum ;;
     blk-marker) check_blk_marker ;;
     blk-direct) check_blk_direct ;;
+    blk-records) check_blk_records ;;
     dd-read | dd-write) check_dd "$check" ;;
     rng) check_rng ;;
     net-ping) check_net_ping ;;

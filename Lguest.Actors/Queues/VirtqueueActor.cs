@@ -58,6 +58,15 @@ internal sealed class VirtqueueActor : UntypedActor
                     _queue.UsedIndex = _wiring.Memory.Read<ushort>(_wiring.Layout.UsedRing + 2);
                 }
             }
+            if (_wiring.Inflight is { } inflight)
+            {
+                // After the position: the record knows better where a crashed predecessor stopped.
+                _queue.AttachInflight(inflight);
+                if (_queue.ResubmitPending > 0)
+                {
+                    _log.Info("{0}/{1}: serving {2} request(s) a previous back end took and never answered", _device, _wiring.Name, _queue.ResubmitPending);
+                }
+            }
         }
         catch (Exception e)
         {

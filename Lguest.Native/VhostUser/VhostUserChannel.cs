@@ -47,8 +47,8 @@ public sealed class VhostUserChannel : IDisposable
     public void SendRequest(VhostUserRequest request, VhostUserPayload payload, ReadOnlySpan<FileDescriptor> fds = default, bool needReply = false)
         => UnixSocket.Send(Socket, VhostUserCodec.EncodeRequest(request, payload, needReply), fds);
 
-    public void SendReply(VhostUserRequest request, VhostUserPayload payload)
-        => UnixSocket.Send(Socket, VhostUserCodec.EncodeReply(request, payload));
+    public void SendReply(VhostUserRequest request, VhostUserPayload payload, ReadOnlySpan<FileDescriptor> fds = default)
+        => UnixSocket.Send(Socket, VhostUserCodec.EncodeReply(request, payload), fds);
 
     public void Dispose() => Socket.Dispose();
 

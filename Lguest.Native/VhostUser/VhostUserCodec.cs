@@ -28,7 +28,7 @@ public static class VhostUserCodec
                 throw new VhostUserProtocolException(VhostUserViolation.TruncatedMessage, $"{request} header says {header.Size} payload bytes, {payload.Length} arrived");
             }
             VhostUserPayload parsed = isReply ? DecodeReply(request, payload) : DecodeRequest(request, payload);
-            int expected = isReply ? 0 : ExpectedFds(request, parsed);
+            int expected = isReply ? (request == VhostUserRequest.GetInflightFd ? 1 : 0) : ExpectedFds(request, parsed);
             if (fds.Count != expected)
             {
                 throw new VhostUserProtocolException(VhostUserViolation.FdCountMismatch, $"{request} carries {fds.Count} descriptors; it must carry {expected}");
@@ -87,8 +87,10 @@ public static class VhostUserCodec
                 return VhostUserVringFile.Parse(request, payload);
             case VhostUserRequest.GetConfig or VhostUserRequest.SetConfig:
                 return VhostUserConfig.Parse(request, payload);
+            case VhostUserRequest.GetInflightFd or VhostUserRequest.SetInflightFd:
+                return VhostUserInflight.Parse(request, payload);
             default:
-                throw new VhostUserProtocolException(VhostUserViolation.UnsupportedRequest, $"{request} is not implemented by this back end (INFLIGHT_SHMFD is never offered)");
+                throw new VhostUserProtocolException(VhostUserViolation.UnsupportedRequest, $"{request} is not implemented by this back end");
         }
     }
 
@@ -96,7 +98,7 @@ public static class VhostUserCodec
     {
         VhostUserRequest.GetVringBase => VhostUserVringState.Parse(request, payload),
         VhostUserRequest.GetConfig => VhostUserConfig.Parse(request, payload),
-        VhostUserRequest.GetInflightFd => throw new VhostUserProtocolException(VhostUserViolation.UnsupportedRequest, $"{request} replies are not implemented"),
+        VhostUserRequest.GetInflightFd => VhostUserInflight.Parse(request, payload),
         // GET_FEATURES, GET_PROTOCOL_FEATURES and GET_QUEUE_NUM answer a u64; every other request's reply is a REPLY_ACK status.
         _ => VhostUserU64.Parse(request, payload),
     };
@@ -105,6 +107,7 @@ public static class VhostUserCodec
     {
         VhostUserRequest.SetMemTable => ((VhostUserMemoryTable)payload).Regions.Count,
         VhostUserRequest.SetVringKick or VhostUserRequest.SetVringCall or VhostUserRequest.SetVringErr => ((VhostUserVringFile)payload).NoFd ? 0 : 1,
+        VhostUserRequest.SetInflightFd => 1,
         _ => 0,
     };
 }

@@ -23,9 +23,10 @@ public sealed record VhostUserDeviceOptions(
         {
             throw new ArgumentOutOfRangeException(nameof(QueueCount), QueueCount, $"a vhost-user device has 1 to {MaxQueues} queues");
         }
-        if ((ProtocolFeatures & ~(VhostUserProtocolFeatures.MultiQueue | VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.ResetDevice)) != 0)
+        if ((ProtocolFeatures & ~(VhostUserProtocolFeatures.MultiQueue | VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.ResetDevice
+            | VhostUserProtocolFeatures.InflightShmfd)) != 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(ProtocolFeatures), ProtocolFeatures, "only MQ, REPLY_ACK, CONFIG and RESET_DEVICE are implemented");
+            throw new ArgumentOutOfRangeException(nameof(ProtocolFeatures), ProtocolFeatures, "only MQ, REPLY_ACK, CONFIG, RESET_DEVICE and INFLIGHT_SHMFD are implemented");
         }
         if ((ProtocolFeatures & VhostUserProtocolFeatures.Config) != 0 && ReadConfig is null)
         {

@@ -25,6 +25,9 @@ public enum VhostUserProtocolFeatures : ulong
     /// <summary>CONFIG (bit 9): GET_CONFIG / SET_CONFIG.</summary>
     Config = 1UL << 9,
 
+    /// <summary>INFLIGHT_SHMFD (bit 12): GET/SET_INFLIGHT_FD share a region recording requests in flight, for crash survival.</summary>
+    InflightShmfd = 1UL << 12,
+
     /// <summary>RESET_DEVICE (bit 13): RESET_DEVICE replaces the deprecated RESET_OWNER.</summary>
     ResetDevice = 1UL << 13,
 }

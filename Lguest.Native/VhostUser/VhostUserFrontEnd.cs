@@ -70,6 +70,20 @@ public sealed class VhostUserFrontEnd : IDisposable
         return config.Data.ToArray();
     }
 
+    /// <summary>
+    /// GET_INFLIGHT_FD: asks the back end for a region tracking <paramref name="numQueues"/> queues of
+    /// <paramref name="queueSize"/>; returns its description and the memfd, which the caller keeps across reconnects.
+    /// </summary>
+    public (VhostUserInflight Description, FileDescriptor Fd) GetInflightFd(ushort numQueues, ushort queueSize)
+    {
+        _channel.SendRequest(VhostUserRequest.GetInflightFd, new VhostUserInflight(0, 0, numQueues, queueSize));
+        using VhostUserMessage reply = _channel.ReceiveReply(VhostUserRequest.GetInflightFd);
+        return (reply.PayloadAs<VhostUserInflight>(), reply.TakeFd(0));
+    }
+
+    /// <summary>SET_INFLIGHT_FD: hands a region (from GET_INFLIGHT_FD, on this or an earlier connection) to the back end.</summary>
+    public void SetInflightFd(VhostUserInflight description, FileDescriptor fd) => Send(VhostUserRequest.SetInflightFd, description, [fd]);
+
     public void Dispose() => _channel.Dispose();
 
     private ulong GetU64(VhostUserRequest request)

@@ -11,7 +11,7 @@ namespace Lguest.Native.VhostUser;
 /// </summary>
 public sealed class VhostUserGuest : IDisposable
 {
-    private readonly VhostUserFrontEnd _frontEnd;
+    private VhostUserFrontEnd _frontEnd;
     private readonly FileDescriptor _memfd;
     private readonly MemoryMapping _mapping;
     private readonly Dictionary<int, (EventFd Kick, EventFd Call)> _doorbells = [];
@@ -19,10 +19,11 @@ public sealed class VhostUserGuest : IDisposable
     /// <summary>Connects to <paramref name="socketPath"/> with <paramref name="memorySize"/> bytes of shared memory at guest-physical 0.</summary>
     public VhostUserGuest(string socketPath, ulong memorySize)
     {
+        // Connect first: a back end that is not listening yet leaves nothing allocated behind the exception.
+        _frontEnd = new VhostUserFrontEnd(UnixSocket.Connect(socketPath));
         _memfd = MemFd.Create("vhost-user guest", memorySize);
         _mapping = MemoryMapping.MapShared(_memfd, 0, memorySize);
         Memory = new GuestMemory([new GuestMemoryRegion(0, _mapping, userAddress: (ulong)_mapping.Address)]);
-        _frontEnd = new VhostUserFrontEnd(UnixSocket.Connect(socketPath));
     }
 
     public GuestMemory Memory { get; }
@@ -65,11 +66,37 @@ public sealed class VhostUserGuest : IDisposable
         {
             driver.SetAvailableIndex(startIndex);
         }
-        ulong host = (ulong)_mapping.Address;
         var kick = EventFd.Create();
         var call = EventFd.Create();
         _doorbells[index] = (kick, call);
-        _frontEnd.SetVringNum((uint)index, size);
+        SendRing(index, layout, startIndex);
+        return (driver, call);
+    }
+
+    /// <summary>
+    /// Why: after the back end died, the ring lives on in guest memory with requests still in it. As QEMU does when
+    /// GET_VRING_BASE could not be answered, the ring is handed to the new back end from its used index, with the same
+    /// doorbells; with INFLIGHT_SHMFD the back end finds what it had taken in the inflight region.
+    /// </summary>
+    public void ResumeRing(int index, ulong ringAddress, ushort size)
+    {
+        var layout = SplitQueueLayout.Legacy(ringAddress, size);
+        SendRing(index, layout, Memory.Read<ushort>(layout.UsedRing + 2));
+    }
+
+    /// <summary>Drops the connection and connects again to <paramref name="socketPath"/>; memory and rings stay.</summary>
+    public void Reconnect(string socketPath)
+    {
+        var next = new VhostUserFrontEnd(UnixSocket.Connect(socketPath));
+        _frontEnd.Dispose();
+        _frontEnd = next;
+    }
+
+    private void SendRing(int index, SplitQueueLayout layout, ushort startIndex)
+    {
+        (EventFd kick, EventFd call) = _doorbells[index];
+        ulong host = (ulong)_mapping.Address;
+        _frontEnd.SetVringNum((uint)index, layout.Size);
         _frontEnd.SetVringBase((uint)index, startIndex);
         _frontEnd.SetVringAddr(new VhostUserVringAddress(
             (uint)index, 0, host + layout.DescriptorTable, host + layout.UsedRing, host + layout.AvailableRing, 0));
@@ -79,7 +106,6 @@ public sealed class VhostUserGuest : IDisposable
         {
             _frontEnd.SetVringEnable((uint)index, enable: true);
         }
-        return (driver, call);
     }
 
     /// <summary>Rings ring <paramref name="index"/>'s kick eventfd, as KVM does when the guest notifies.</summary>

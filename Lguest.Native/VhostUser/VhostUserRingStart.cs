@@ -8,7 +8,8 @@ namespace Lguest.Native.VhostUser;
 /// Everything a ring server needs to start ring <paramref name="Index"/>: memory, a validated layout, the ring
 /// features, the next available index to read (<paramref name="Base"/>), and the doorbells. A null
 /// <paramref name="Kick"/> means the front end polls-mode (bit 8): the server must poll the ring; a null
-/// <paramref name="Call"/> means interrupts are not wanted.
+/// <paramref name="Call"/> means interrupts are not wanted. <paramref name="Inflight"/>, when INFLIGHT_SHMFD is in use,
+/// records the ring's requests in flight; it points into memory the session owns, valid until the ring stops.
 /// </summary>
 public sealed record VhostUserRingStart(
     int Index,
@@ -18,4 +19,5 @@ public sealed record VhostUserRingStart(
     ushort Base,
     FileDescriptor? Kick,
     FileDescriptor? Call,
-    FileDescriptor? Err);
+    FileDescriptor? Err,
+    IInflightTracker? Inflight = null);

@@ -13,11 +13,12 @@ namespace Lguest.Native.VhostUser;
 /// A refused message changes nothing: every check runs before any state does. Not thread-safe: one connection, one
 /// caller, as the protocol is strictly request/reply.
 /// </summary>
-public sealed class VhostUserSession : IDisposable
+public sealed partial class VhostUserSession : IDisposable
 {
     private readonly VhostUserDeviceOptions _options;
     private readonly IVhostUserRingControl _control;
     private readonly VhostUserVring[] _vrings;
+    private VhostUserInflightRegion? _inflight;
     private bool _disposed;
 
     public VhostUserSession(VhostUserDeviceOptions options, IVhostUserRingControl control)
@@ -47,6 +48,9 @@ public sealed class VhostUserSession : IDisposable
 
     public IReadOnlyList<VhostUserVring> Vrings => _vrings;
 
+    /// <summary>The inflight region from GET_INFLIGHT_FD or SET_INFLIGHT_FD; null until one arrives and after a reset.</summary>
+    public VhostUserInflightRegion? Inflight => _inflight;
+
     private bool FeaturesQueried { get; set; }
 
     private bool ProtocolFeaturesQueried { get; set; }
@@ -69,6 +73,10 @@ public sealed class VhostUserSession : IDisposable
             bool ack = message.NeedsReply && Negotiated(VhostUserProtocolFeatures.ReplyAck) && !VhostUserCodec.HasReply(message.Request);
             try
             {
+                if (message.Request == VhostUserRequest.GetInflightFd)
+                {
+                    return GetInflightFd(message.PayloadAs<VhostUserInflight>());
+                }
                 VhostUserPayload? reply = Dispatch(message);
                 return new VhostUserOutcome(message.Request, ack ? new VhostUserU64(VhostUserOutcome.AckSuccess) : reply, null);
             }
@@ -151,6 +159,9 @@ public sealed class VhostUserSession : IDisposable
                 return GetConfig(message.PayloadAs<VhostUserConfig>());
             case VhostUserRequest.SetConfig:
                 SetConfig(message.PayloadAs<VhostUserConfig>());
+                return null;
+            case VhostUserRequest.SetInflightFd:
+                SetInflightFd(message);
                 return null;
             default:
                 throw Refuse(VhostUserViolation.UnsupportedRequest, $"{message.Request} is not implemented by this back end");
@@ -453,7 +464,8 @@ public sealed class VhostUserSession : IDisposable
         else if (!ring.Running && runnable)
         {
             _control.StartRing(new VhostUserRingStart(
-                ring.Index, Memory!, ring.Layout!.Value, VirtqueueFeatureBits.FromNegotiated(AckedFeatures), ring.Base, ring.Kick, ring.Call, ring.Err));
+                ring.Index, Memory!, ring.Layout!.Value, VirtqueueFeatureBits.FromNegotiated(AckedFeatures), ring.Base, ring.Kick, ring.Call, ring.Err,
+                _inflight?.TrackerFor(ring.Index, ring.Layout!.Value.Size)));
             ring.Running = true;
         }
     }
@@ -480,6 +492,9 @@ public sealed class VhostUserSession : IDisposable
     private void ResetState(bool clearOwner)
     {
         ReleaseMemory();
+        // Every ring is stopped, so nothing writes the region any more; the front end keeps its own mapping.
+        _inflight?.Dispose();
+        _inflight = null;
         foreach (VhostUserVring ring in _vrings)
         {
             ring.Reset();

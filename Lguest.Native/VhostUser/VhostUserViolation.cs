@@ -119,4 +119,7 @@ public enum VhostUserViolation
 
     /// <summary>Something the front end supplied (its call fd, its memory) failed while a ring was being served.</summary>
     FrontEndResourceFailed,
+
+    /// <summary>GET/SET_INFLIGHT_FD with a layout the device cannot have, or an inflight fd or range that cannot be mapped safely.</summary>
+    InflightInvalid,
 }

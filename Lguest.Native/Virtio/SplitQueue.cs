@@ -24,6 +24,10 @@ public sealed unsafe class SplitQueue
     private ushort _usedFlags;
     private VirtqueueViolation? _violation;
     private string? _poisonDetail;
+    private IInflightTracker? _inflight;
+    private ushort[]? _resubmit;
+    private int _resubmitNext;
+    private int _resubmitCount;
 
     /// <summary>Checks the layout against guest memory (throws <see cref="VirtqueueException"/> if it is unusable).</summary>
     public SplitQueue(GuestMemory memory, SplitQueueLayout layout, VirtqueueFeatures features)
@@ -68,6 +72,40 @@ public sealed unsafe class SplitQueue
 
     public bool IsPoisoned => _violation is not null;
 
+    /// <summary>Heads taken before a restart and not yet handed back, still to be served again.</summary>
+    public int ResubmitPending => _resubmitCount - _resubmitNext;
+
+    /// <summary>
+    /// Why: a device process that died mid-request left chains taken but never used; the tracker's record says which.
+    /// Call once, before the first pop: the used index is re-read from the ring (the front end's truth after a crash),
+    /// those heads are served first, in the order they were first taken, and the avail ring resumes after them.
+    /// </summary>
+    public void AttachInflight(IInflightTracker tracker)
+    {
+        ArgumentNullException.ThrowIfNull(tracker);
+        ThrowIfPoisoned();
+        ushort ringUsed = Volatile.Read(ref *_ring.UsedIndex);
+        var resubmit = new ushort[Size];
+        int count = tracker.Recover(ringUsed, resubmit);
+        if ((uint)count > Size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tracker), count, $"recovered {count} heads for a queue of size {Size}");
+        }
+        for (int i = 0; i < count; i++)
+        {
+            if (resubmit[i] >= Size)
+            {
+                throw new ArgumentOutOfRangeException(nameof(tracker), resubmit[i], $"recovered head {resubmit[i]} is not a descriptor of a queue of size {Size}");
+            }
+        }
+        UsedIndex = ringUsed;
+        _nextAvail = (ushort)(ringUsed + count);
+        _resubmit = resubmit;
+        _resubmitNext = 0;
+        _resubmitCount = count;
+        _inflight = tracker;
+    }
+
     public VirtqueueViolation? Violation => _violation;
 
     /// <summary>
@@ -79,6 +117,15 @@ public sealed unsafe class SplitQueue
     {
         ArgumentNullException.ThrowIfNull(chain);
         ThrowIfPoisoned();
+
+        if (_resubmitNext < _resubmitCount)
+        {
+            // Already marked in flight by the process that took it first: serve it again, leave its record alone.
+            ushort again = _resubmit![_resubmitNext++];
+            chain.Begin(again);
+            WalkChain(again, chain);
+            return true;
+        }
 
         // Acquire: the ring entries and descriptors the driver wrote before bumping idx are visible after this.
         ushort availIndex = Volatile.Read(ref *_ring.AvailIndex);
@@ -105,6 +152,7 @@ public sealed unsafe class SplitQueue
         chain.Begin(head);
         WalkChain(head, chain);
         _nextAvail++;
+        _inflight?.Taken(head);
         return true;
     }
 
@@ -124,8 +172,10 @@ public sealed unsafe class SplitQueue
         element[0] = head;
         element[1] = length;
         _usedIndex++;
+        _inflight?.Publishing(head);
         // Release: the element above is globally visible before the guest can see the new index.
         Volatile.Write(ref *_ring.UsedIndex, _usedIndex);
+        _inflight?.Published(head, _usedIndex);
         _pendingUsed++;
     }
 
@@ -211,6 +261,11 @@ public sealed unsafe class SplitQueue
         _usedFlags = 0;
         _violation = null;
         _poisonDetail = null;
+        // A reset driver starts a fresh ring: nothing of the old one is in flight any more.
+        _inflight = null;
+        _resubmit = null;
+        _resubmitNext = 0;
+        _resubmitCount = 0;
     }
 
     /// <summary>

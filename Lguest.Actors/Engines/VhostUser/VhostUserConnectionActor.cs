@@ -237,11 +237,17 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
         {
             _log.Warning("{0}: refused {1}: {2}", _device.Name, outcome.Request, rejected.Message);
         }
+        else if (outcome.Request is VhostUserRequest.GetInflightFd or VhostUserRequest.SetInflightFd && _session!.Inflight is { } inflight)
+        {
+            // Once per connection: says whether a restart of this back end can finish what it had in flight.
+            _log.Info("{0}: {1}: requests in flight are tracked in a shared region ({2} queue(s) of {3})", _device.Name, outcome.Request, inflight.NumQueues, inflight.QueueSize);
+        }
+        using FileDescriptor? replyFd = outcome.ReplyFd;
         if (outcome.Reply is { } reply)
         {
             try
             {
-                _channel!.SendReply(outcome.Request, reply);
+                _channel!.SendReply(outcome.Request, reply, replyFd is null ? default : [replyFd]);
             }
             catch (SystemCallException e)
             {
@@ -284,7 +290,8 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
             ring.Features,
             EventFd.Adopt(ring.Kick.Duplicate()),
             interrupt,
-            position);
+            position,
+            ring.Inflight);
         _served[ring.Index] = new ServedRing(ring, position);
         _log.Debug("{0}: serving ring {1} ({2}) from available index {3}", _device.Name, ring.Index, wiring.Name, ring.Base);
         _deviceActor!.Tell(new DeviceProtocol.StartQueue(ring.Memory, _session!.AckedFeatures, wiring));

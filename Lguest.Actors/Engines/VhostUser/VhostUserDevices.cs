@@ -26,7 +26,9 @@ internal static class VhostUserDevices
         Func<ReadOnlyMemory<byte>>? config = null;
         if (device.DeviceType == BlockDeviceType)
         {
-            protocol |= VhostUserProtocolFeatures.Config;
+            // INFLIGHT_SHMFD for block only: QEMU's vhost-user-blk reconnects and hands the region back, while its
+            // vhost-user-rng aborts on reconnect, so nothing else could use it.
+            protocol |= VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.InflightShmfd;
             config = () => device.Config;
         }
         return new VhostUserDeviceOptions(device.Queues.Count, device.OfferedFeatures | RingFeatures, protocol, config);

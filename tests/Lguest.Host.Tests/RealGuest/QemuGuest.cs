@@ -249,10 +249,13 @@ public sealed class QemuGuest
         }
     }
 
+    /// <summary>vhost-user chardevs reconnect (reconnect=1) when their back end goes away, for crash-survival tests.</summary>
+    public bool Reconnect { get; init; }
+
     private string Chardev(string socket)
     {
         string id = $"c{_chardevs++}";
-        _deviceArgs.AddRange(["-chardev", $"socket,id={id},path={Escape(socket)}"]);
+        _deviceArgs.AddRange(["-chardev", $"socket,id={id},path={Escape(socket)}{(Reconnect ? ",reconnect=1" : "")}"]);
         return id;
     }
 

@@ -27,7 +27,7 @@ public sealed class VhostUserMalformedMessageTests
     {
         { "unknown request 99", VhostUserViolation.UnknownRequest, 1 },
         { "unknown request 6 (SET_LOG_BASE, not implemented)", VhostUserViolation.UnknownRequest, 0 },
-        { "inflight", VhostUserViolation.UnsupportedRequest, 1 },
+        { "inflight", VhostUserViolation.PayloadSizeMismatch, 1 },
         { "version 2", VhostUserViolation.BadVersion, 1 },
         { "version 0", VhostUserViolation.BadVersion, 0 },
         { "reserved flag", VhostUserViolation.ReservedFlags, 1 },
