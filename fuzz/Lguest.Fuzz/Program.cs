@@ -6,7 +6,7 @@ using SharpFuzz;
 //   Lguest.Fuzz TARGET                     under afl-fuzz (run.sh): read inputs from AFL, a crash is any escaping exception
 //   Lguest.Fuzz replay TARGET PATH...      run files or directories through TARGET without AFL; exit 1 on any crash
 //   Lguest.Fuzz seed DIRECTORY             write each target's seed corpus to DIRECTORY/TARGET/
-string names = string.Join(", ", FuzzTargets.All.Select(t => t.Name));
+string names = string.Join(", ", FuzzTargets.Names);
 if (args.Length == 2 && args[0] == "seed")
 {
     foreach (IFuzzTarget target in FuzzTargets.All)
@@ -20,7 +20,7 @@ if (args.Length == 2 && args[0] == "seed")
     }
     return 0;
 }
-if (args.Length >= 3 && args[0] == "replay" && FuzzTargets.Find(args[1]) is { } replayed)
+if (args.Length >= 3 && args[0] == "replay" && FuzzTargets.Create(args[1]) is { } replayed)
 {
     int inputs = 0;
     int crashes = 0;
@@ -37,11 +37,13 @@ if (args.Length >= 3 && args[0] == "replay" && FuzzTargets.Find(args[1]) is { } 
     Console.WriteLine($"{replayed.Name}: {inputs} inputs replayed, {crashes} crashes");
     return crashes == 0 ? 0 : 1;
 }
-if (args.Length == 1 && FuzzTargets.Find(args[0]) is { } fuzzed)
+if (args.Length == 1 && FuzzTargets.Names.Contains(args[0]))
 {
+    IFuzzTarget? fuzzed = null;
     // Out of process: a crash that kills the runtime (AccessViolation, stack overflow) is still reported to AFL.
     Fuzzer.OutOfProcess.Run(stream =>
     {
+        fuzzed ??= FuzzTargets.Create(args[0])!;
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
         fuzzed.Run(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));

@@ -31,8 +31,11 @@ internal sealed class BlockTarget : IFuzzTarget
 
     public string Name => "block";
 
+    public int Progress { get; private set; }
+
     public void Run(ReadOnlySpan<byte> input)
     {
+        Progress = 0;
         Array.Clear(_model);
         File.WriteAllBytes(_path, _model);
         GuestMemory memory = SharedMemory.Value;
@@ -52,6 +55,7 @@ internal sealed class BlockTarget : IFuzzTarget
                     throw new FuzzInvariantException($"one request left the ring {result}");
                 }
                 Check(memory, input[..8], slot);
+                Progress++;
             }
         }
         catch (GuestRequestException)

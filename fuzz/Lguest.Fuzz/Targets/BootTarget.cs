@@ -21,8 +21,11 @@ internal sealed class BootTarget : IFuzzTarget
 
     public string Name => "boot";
 
+    public int Progress { get; private set; }
+
     public void Run(ReadOnlySpan<byte> input)
     {
+        Progress = 0;
         if (input.Length < 8)
         {
             return;
@@ -39,6 +42,7 @@ internal sealed class BootTarget : IFuzzTarget
             {
                 throw new FuzzInvariantException($"kernel loaded at 0x{kernel.LowestAddress:x}-0x{kernel.HighestAddress:x}, RAM is 0x{ramSize:x}");
             }
+            Progress++;
             if (initrd.Length > 0)
             {
                 File.WriteAllBytes(_initrdPath, initrd);
@@ -47,6 +51,7 @@ internal sealed class BootTarget : IFuzzTarget
                 {
                     throw new FuzzInvariantException($"initrd at 0x{placed.Address:x}+0x{placed.Size:x} overlaps the kernel or leaves RAM");
                 }
+                Progress++;
             }
         }
         catch (BootImageException)

@@ -9,6 +9,9 @@ internal interface IFuzzTarget
 {
     string Name { get; }
 
+    /// <summary>How far the last input got (rings started, chains popped, requests served, images loaded): seeds must get somewhere.</summary>
+    int Progress { get; }
+
     void Run(ReadOnlySpan<byte> input);
 
     /// <summary>Small valid inputs for the seed corpus, by file name.</summary>

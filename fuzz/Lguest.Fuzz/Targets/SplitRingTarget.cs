@@ -22,6 +22,8 @@ internal sealed class SplitRingTarget : IFuzzTarget
 
     public string Name => "ring";
 
+    public int Progress { get; private set; }
+
     public void Run(ReadOnlySpan<byte> input)
     {
         if (input.Length < HeaderSize)
@@ -35,6 +37,7 @@ internal sealed class SplitRingTarget : IFuzzTarget
             BinaryPrimitives.ReadUInt64LittleEndian(input[24..]));
         var features = (VirtqueueFeatures)(input[2] & 3);
         int pops = input[3];
+        Progress = 0;
         GuestMemory memory = SharedMemory.Value;
         memory.Clear(0, MemorySize);
         ReadOnlySpan<byte> image = input[HeaderSize..];
@@ -69,6 +72,7 @@ internal sealed class SplitRingTarget : IFuzzTarget
             _ = _chain.GetReadableIoVectors(memory, _vectors);
             int written = _chain.CopyToWritable(memory, 0, _scratch.AsSpan(0, (int)Math.Min(_chain.WritableBytes, (ulong)_scratch.Length)));
             queue.AddUsed(_chain.HeadIndex, (uint)written);
+            Progress++;
             _ = queue.NeedsNotification();
             if ((i & 1) == 1)
             {

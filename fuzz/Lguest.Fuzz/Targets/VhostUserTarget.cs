@@ -18,6 +18,8 @@ internal sealed class VhostUserTarget : IFuzzTarget
 
     public string Name => "vhost-user";
 
+    public int Progress { get; private set; }
+
     public void Run(ReadOnlySpan<byte> input)
     {
         var control = new CheckingRingControl();
@@ -44,6 +46,7 @@ internal sealed class VhostUserTarget : IFuzzTarget
             }
         }
         control.CheckAllStopped();
+        Progress = control.Starts;
     }
 
     public IEnumerable<(string Name, byte[] Input)> Seeds()
@@ -88,6 +91,8 @@ internal sealed class VhostUserTarget : IFuzzTarget
         private readonly Dictionary<int, (SplitQueue Queue, ushort Base)> _running = [];
         private readonly DescriptorChain _chain = new();
 
+        public int Starts { get; private set; }
+
         public void StartRing(VhostUserRingStart ring)
         {
             if (_running.ContainsKey(ring.Index))
@@ -108,6 +113,7 @@ internal sealed class VhostUserTarget : IFuzzTarget
                 // The front end's ring contents are its own business; a real server would stop this ring.
             }
             _running[ring.Index] = (queue, ring.Base);
+            Starts++;
         }
 
         public ushort StopRing(int index)
