@@ -28,7 +28,10 @@ public sealed class CorpusReplayTests
     [MemberData(nameof(Inputs))]
     public void Input_keeps_the_targets_contract(string target, string input)
     {
-        Exception? crash = CorpusReplay.Replay(FuzzTargets.Create(target)!, Path.Combine(FuzzDirectory, input));
+        IFuzzTarget fuzzed = FuzzTargets.Create(target)!;
+        using var owned = fuzzed as IDisposable;
+
+        Exception? crash = CorpusReplay.Replay(fuzzed, Path.Combine(FuzzDirectory, input));
 
         Assert.True(crash is null, $"{input} crashed {target}: {crash}");
     }
@@ -60,6 +63,7 @@ public sealed class CorpusReplayTests
     {
         foreach (IFuzzTarget target in FuzzTargets.All)
         {
+            using var owned = target as IDisposable;
             foreach ((string name, byte[] input) in target.Seeds())
             {
                 target.Run(input);

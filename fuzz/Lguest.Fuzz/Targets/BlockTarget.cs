@@ -5,6 +5,7 @@ using Lguest.Actors.Devices.Block;
 using Lguest.Actors.Queues;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
+using Microsoft.Win32.SafeHandles;
 
 namespace Lguest.Fuzz.Targets;
 
@@ -15,7 +16,7 @@ namespace Lguest.Fuzz.Targets;
 /// ring and drained; it must complete exactly once with the status and data the model predicts, and the file must
 /// equal the model at the end. A request the guest got wrong may only be refused with <see cref="GuestRequestException"/>.
 /// </summary>
-internal sealed class BlockTarget : IFuzzTarget
+internal sealed class BlockTarget : IFuzzTarget, IDisposable
 {
     private const int Sectors = 16;
     private const int DiskBytes = Sectors * BlockProtocol.SectorSize;
@@ -25,7 +26,8 @@ internal sealed class BlockTarget : IFuzzTarget
     private const int MaxData = 0x8000;
     private static readonly SplitQueueLayout Layout = new(16, 0, 0x100, 0x200);
     private static readonly Lazy<GuestMemory> SharedMemory = new(() => GuestMemory.CreateFlat(MemorySize));
-    private readonly string _path = Path.Combine(Path.GetTempPath(), $"lguest-fuzz-{Environment.ProcessId}-disk");
+    private readonly byte[] _file = new byte[DiskBytes];
+    private (BlockDisk Disk, BlockRequestHandler Handler, SafeFileHandle Check)? _device;
     private readonly byte[] _model = new byte[DiskBytes];
     private readonly DescriptorChain _chain = new();
 
@@ -37,11 +39,10 @@ internal sealed class BlockTarget : IFuzzTarget
     {
         Progress = 0;
         Array.Clear(_model);
-        File.WriteAllBytes(_path, _model);
+        (_, BlockRequestHandler handler, SafeFileHandle check) = _device ??= OpenDisk();
+        RandomAccess.Write(check, _model, 0);
         GuestMemory memory = SharedMemory.Value;
         memory.Clear(0, MemorySize);
-        using var disk = new BlockDisk(_path, readOnly: false, NoLogger.Instance, flush: _ => { });
-        using var handler = new BlockRequestHandler(disk, new DeviceCounters("fuzz-block"));
         var queue = new SplitQueue(memory, Layout, VirtqueueFeatures.None);
         ushort slot = 0;
         try
@@ -62,7 +63,18 @@ internal sealed class BlockTarget : IFuzzTarget
         {
             // A request with no header or no status byte: the guest's fault, the device reports it.
         }
-        CheckFile();
+        CheckFile(check);
+    }
+
+    public void Dispose()
+    {
+        if (_device is (BlockDisk disk, BlockRequestHandler handler, SafeFileHandle check))
+        {
+            handler.Dispose();
+            disk.Dispose();
+            check.Dispose();
+            _device = null;
+        }
     }
 
     public IEnumerable<(string Name, byte[] Input)> Seeds()
@@ -172,10 +184,23 @@ internal sealed class BlockTarget : IFuzzTarget
     private static bool InRange(ulong sector, ulong length)
         => length % BlockProtocol.SectorSize == 0 && sector * BlockProtocol.SectorSize + length <= DiskBytes;
 
-    private void CheckFile()
+    /// <summary>
+    /// One disk for the life of the process (opening it per input would halve the rate): the handler's and our own
+    /// descriptor stay, the name goes at once so nothing is left in /tmp.
+    /// </summary>
+    private static (BlockDisk, BlockRequestHandler, SafeFileHandle) OpenDisk()
     {
-        byte[] file = File.ReadAllBytes(_path);
-        if (!file.AsSpan().SequenceEqual(_model))
+        string path = Path.Combine(Path.GetTempPath(), $"lguest-fuzz-{Environment.ProcessId}-disk");
+        File.WriteAllBytes(path, new byte[DiskBytes]);
+        var disk = new BlockDisk(path, readOnly: false, NoLogger.Instance, flush: _ => { });
+        SafeFileHandle check = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+        File.Delete(path);
+        return (disk, new BlockRequestHandler(disk, new DeviceCounters("fuzz-block")), check);
+    }
+
+    private void CheckFile(SafeFileHandle check)
+    {
+        if (RandomAccess.Read(check, _file, 0) != DiskBytes || !_file.AsSpan().SequenceEqual(_model))
         {
             throw new FuzzInvariantException("the disk file differs from the model");
         }

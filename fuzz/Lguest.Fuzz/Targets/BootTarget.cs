@@ -58,6 +58,11 @@ internal sealed class BootTarget : IFuzzTarget
         {
             // A bad image is refused with a message naming it; the launcher exits 2 and nothing is left half-loaded.
         }
+        finally
+        {
+            File.Delete(_kernelPath);
+            File.Delete(_initrdPath);
+        }
     }
 
     public IEnumerable<(string Name, byte[] Input)> Seeds()
