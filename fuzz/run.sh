@@ -46,11 +46,18 @@ done
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 # An unbounded allocation becomes an OutOfMemoryException, that is a crash, instead of swapping the machine.
 export DOTNET_TieredPGO=0 DOTNET_GCHeapHardLimit=0x20000000
-set +e
-timeout --signal=INT $((seconds + 30)) afl-fuzz -V "$seconds" -i "$here/corpus/$target" -o "$work/findings" \
-    -t 5000 -m none -- dotnet "$work/bin/Lguest.Fuzz.dll" "$target" > "$work/afl.log" 2>&1
-rc=$?
-set -e
+# Now and then (about one start in five on a loaded machine) AFL's dry run sees an empty coverage map and aborts
+# with "No instrumentation detected" before fuzzing; a fresh start gets past it.
+for attempt in 1 2 3; do
+    rm -rf "$work/findings"
+    set +e
+    timeout --signal=INT $((seconds + 30)) afl-fuzz -V "$seconds" -i "$here/corpus/$target" -o "$work/findings" \
+        -t 5000 -m none -- dotnet "$work/bin/Lguest.Fuzz.dll" "$target" > "$work/afl.log" 2>&1
+    rc=$?
+    set -e
+    grep -q "No instrumentation detected" "$work/afl.log" || break
+    echo "afl-fuzz saw no instrumentation on start $attempt; starting again" >&2
+done
 stats="$work/findings/default/fuzzer_stats"
 if [ ! -f "$stats" ]; then
     echo "afl-fuzz did not start (exit $rc); see $work/afl.log:" >&2
