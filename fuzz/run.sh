@@ -46,7 +46,7 @@ done
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 # An unbounded allocation becomes an OutOfMemoryException, that is a crash, instead of swapping the machine.
 export DOTNET_TieredPGO=0 DOTNET_GCHeapHardLimit=0x20000000
-# Now and then (about one start in five on a loaded machine) AFL's dry run sees an empty coverage map and aborts
+# Now and then (once in six starts on the loaded build machine) AFL's dry run sees an empty coverage map and aborts
 # with "No instrumentation detected" before fuzzing; a fresh start gets past it.
 for attempt in 1 2 3; do
     rm -rf "$work/findings"
