@@ -11,6 +11,7 @@ packages=(
   busybox-static          # the static busybox the real-guest initramfs is built from (scripts/make-test-initramfs.sh)
   kmod                    # modprobe --show-depends: the initramfs's virtio module load order
   cpio                    # packs the real-guest initramfs (newc)
+  afl++                   # afl-fuzz: drives the SharpFuzz targets in fuzz/ (fuzz/run.sh TARGET SECONDS)
 )
 
 missing=()

@@ -1,0 +1,208 @@
+using System.Buffers.Binary;
+using Akka.Event;
+using Lguest.Actors.Devices;
+using Lguest.Actors.Devices.Block;
+using Lguest.Actors.Queues;
+using Lguest.Native.Memory;
+using Lguest.Native.Virtio;
+using Microsoft.Win32.SafeHandles;
+
+namespace Lguest.Fuzz.Targets;
+
+/// <summary>
+/// The block request handler against a shadow model of a 16-sector disk. The input is 8-byte requests: type (0 in,
+/// 1 out, 2 flush, 3 get-id, anything else sent as is), sector, u16 data length, data descriptor count (1-4), status
+/// descriptor length (0-3), fill byte, flags (bit 0: the header split over two descriptors). Each is offered on a real
+/// ring and drained; it must complete exactly once with the status and data the model predicts, and the file must
+/// equal the model at the end. A request the guest got wrong may only be refused with <see cref="GuestRequestException"/>.
+/// </summary>
+internal sealed class BlockTarget : IFuzzTarget, IDisposable
+{
+    private const int Sectors = 16;
+    private const int DiskBytes = Sectors * BlockProtocol.SectorSize;
+    private const ulong MemorySize = 64 * 1024;
+    private const ulong HeaderAt = 0x800;
+    private const ulong DataAt = 0x1000;
+    private const int MaxData = 0x8000;
+    private static readonly SplitQueueLayout Layout = new(16, 0, 0x100, 0x200);
+    private static readonly Lazy<GuestMemory> SharedMemory = new(() => GuestMemory.CreateFlat(MemorySize));
+    private readonly byte[] _file = new byte[DiskBytes];
+    private (BlockDisk Disk, BlockRequestHandler Handler, SafeFileHandle Check)? _device;
+    private readonly byte[] _model = new byte[DiskBytes];
+    private readonly DescriptorChain _chain = new();
+
+    public string Name => "block";
+
+    public int Progress { get; private set; }
+
+    public void Run(ReadOnlySpan<byte> input)
+    {
+        Progress = 0;
+        Array.Clear(_model);
+        (_, BlockRequestHandler handler, SafeFileHandle check) = _device ??= OpenDisk();
+        RandomAccess.Write(check, _model, 0);
+        GuestMemory memory = SharedMemory.Value;
+        memory.Clear(0, MemorySize);
+        var queue = new SplitQueue(memory, Layout, VirtqueueFeatures.None);
+        ushort slot = 0;
+        try
+        {
+            for (; input.Length >= 8; input = input[8..], slot++)
+            {
+                Offer(memory, input[..8], slot);
+                DrainResult result = handler.Drain(queue, _chain, 4);
+                if (result != DrainResult.RingEmpty)
+                {
+                    throw new FuzzInvariantException($"one request left the ring {result}");
+                }
+                Check(memory, input[..8], slot);
+                Progress++;
+            }
+        }
+        catch (GuestRequestException)
+        {
+            // A request with no header or no status byte: the guest's fault, the device reports it.
+        }
+        CheckFile(check);
+    }
+
+    public void Dispose()
+    {
+        if (_device is (BlockDisk disk, BlockRequestHandler handler, SafeFileHandle check))
+        {
+            handler.Dispose();
+            disk.Dispose();
+            check.Dispose();
+            _device = null;
+        }
+    }
+
+    public IEnumerable<(string Name, byte[] Input)> Seeds()
+    {
+        yield return ("write-then-read", [1, 2, 0x00, 0x04, 2, 1, 0x5a, 0, 0, 2, 0x00, 0x04, 1, 1, 0, 1]);
+        yield return ("flush-getid-unknown", [2, 0, 0, 0, 1, 1, 0, 0, 3, 0, 20, 0, 1, 1, 0, 0, 9, 0, 0, 0, 1, 1, 0, 0]);
+        yield return ("past-the-end", [0, 15, 0x00, 0x04, 1, 1, 0, 0, 1, 16, 0x00, 0x02, 1, 1, 7, 0]);
+    }
+
+    private static (uint Type, ulong Sector, int DataLength, int DataParts, int StatusLength, byte Fill, bool SplitHeader) Parse(ReadOnlySpan<byte> r)
+        => (r[0] switch { 0 => BlockProtocol.TypeIn, 1 => BlockProtocol.TypeOut, 2 => BlockProtocol.TypeFlush, 3 => BlockProtocol.TypeGetId, _ => r[0] },
+            r[1], Math.Min((int)BinaryPrimitives.ReadUInt16LittleEndian(r[2..]), MaxData), 1 + (r[4] & 3), r[5] & 3, r[6], (r[7] & 1) != 0);
+
+    /// <summary>Lays the request out as a driver would: header, data, status, from descriptor 0, and publishes it.</summary>
+    private static void Offer(GuestMemory memory, ReadOnlySpan<byte> record, ushort slot)
+    {
+        var r = Parse(record);
+        byte[] header = new byte[BlockProtocol.HeaderSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, r.Type);
+        BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(8), r.Sector);
+        memory.Write(HeaderAt, header);
+        byte[] data = new byte[r.DataLength];
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = (byte)(r.Fill + i);
+        }
+        memory.Write(DataAt, data);
+        memory.Clear(DataAt + (ulong)MaxData, 4);
+
+        bool dataWritable = r.Type != BlockProtocol.TypeOut;
+        var parts = new List<(ulong Address, uint Length, bool Writable)>();
+        if (r.SplitHeader)
+        {
+            parts.Add((HeaderAt, 5, false));
+            parts.Add((HeaderAt + 5, BlockProtocol.HeaderSize - 5, false));
+        }
+        else
+        {
+            parts.Add((HeaderAt, BlockProtocol.HeaderSize, false));
+        }
+        if (r.DataLength > 0)
+        {
+            int chunk = (r.DataLength + r.DataParts - 1) / r.DataParts;
+            for (int at = 0; at < r.DataLength; at += chunk)
+            {
+                parts.Add((DataAt + (ulong)at, (uint)Math.Min(chunk, r.DataLength - at), dataWritable));
+            }
+        }
+        if (r.StatusLength > 0)
+        {
+            parts.Add((DataAt + (ulong)MaxData, (uint)r.StatusLength, true));
+        }
+        for (int i = 0; i < parts.Count; i++)
+        {
+            ushort flags = (ushort)((parts[i].Writable ? GuestRingWriter.Write : 0) | (i + 1 < parts.Count ? GuestRingWriter.Next : 0));
+            GuestRingWriter.Descriptor(memory, Layout, i, parts[i].Address, parts[i].Length, flags, (ushort)(i + 1));
+        }
+        GuestRingWriter.Publish(memory, Layout, slot, 0);
+    }
+
+    /// <summary>What the model says this request must have done, compared with the used ring and guest memory.</summary>
+    private void Check(GuestMemory memory, ReadOnlySpan<byte> record, ushort slot)
+    {
+        var r = Parse(record);
+        (ushort usedIndex, uint id, uint usedLength) = GuestRingWriter.Used(memory, Layout);
+        if (usedIndex != (ushort)(slot + 1) || id != 0)
+        {
+            throw new FuzzInvariantException($"request {slot}: used.idx {usedIndex} (want {slot + 1}), id {id}: not completed exactly once");
+        }
+        int writable = (r.Type == BlockProtocol.TypeOut ? 0 : r.DataLength) + r.StatusLength;
+        // Everything but the last writable byte is data; the status is that last byte.
+        byte[] written = new byte[writable];
+        memory.Read(DataAt, written.AsSpan(0, writable - r.StatusLength));
+        memory.Read(DataAt + (ulong)MaxData, written.AsSpan(writable - r.StatusLength));
+        byte status = written[^1];
+        ulong length = (ulong)writable - 1;
+        (byte expected, uint expectedUsed) = r.Type switch
+        {
+            BlockProtocol.TypeIn => InRange(r.Sector, length) ? (BlockProtocol.StatusOk, (uint)length + 1) : (BlockProtocol.StatusIoError, 1u),
+            BlockProtocol.TypeOut => InRange(r.Sector, (ulong)r.DataLength) ? (BlockProtocol.StatusOk, 1u) : (BlockProtocol.StatusIoError, 1u),
+            BlockProtocol.TypeFlush => (BlockProtocol.StatusOk, 1u),
+            BlockProtocol.TypeGetId => (BlockProtocol.StatusOk, (uint)Math.Min(BlockProtocol.IdSize, (int)length) + 1),
+            _ => (BlockProtocol.StatusUnsupported, 1u),
+        };
+        if (status != expected || usedLength != expectedUsed)
+        {
+            throw new FuzzInvariantException($"request {slot} type {r.Type} sector {r.Sector}: status {status} used {usedLength}, model says {expected} used {expectedUsed}");
+        }
+        if (expected != BlockProtocol.StatusOk)
+        {
+            return;
+        }
+        int offset = (int)r.Sector * BlockProtocol.SectorSize;
+        if (r.Type == BlockProtocol.TypeIn && !written.AsSpan(0, (int)length).SequenceEqual(_model.AsSpan(offset, (int)length)))
+        {
+            throw new FuzzInvariantException($"request {slot}: read of sector {r.Sector} differs from the model");
+        }
+        if (r.Type == BlockProtocol.TypeOut)
+        {
+            for (int i = 0; i < r.DataLength; i++)
+            {
+                _model[offset + i] = (byte)(r.Fill + i);
+            }
+        }
+    }
+
+    private static bool InRange(ulong sector, ulong length)
+        => length % BlockProtocol.SectorSize == 0 && sector * BlockProtocol.SectorSize + length <= DiskBytes;
+
+    /// <summary>
+    /// One disk for the life of the process (opening it per input would halve the rate): the handler's and our own
+    /// descriptor stay, the name goes at once so nothing is left in /tmp.
+    /// </summary>
+    private static (BlockDisk, BlockRequestHandler, SafeFileHandle) OpenDisk()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"lguest-fuzz-{Environment.ProcessId}-disk");
+        File.WriteAllBytes(path, new byte[DiskBytes]);
+        var disk = new BlockDisk(path, readOnly: false, NoLogger.Instance, flush: _ => { });
+        SafeFileHandle check = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+        File.Delete(path);
+        return (disk, new BlockRequestHandler(disk, new DeviceCounters("fuzz-block")), check);
+    }
+
+    private void CheckFile(SafeFileHandle check)
+    {
+        if (RandomAccess.Read(check, _file, 0) != DiskBytes || !_file.AsSpan().SequenceEqual(_model))
+        {
+            throw new FuzzInvariantException("the disk file differs from the model");
+        }
+    }
+}

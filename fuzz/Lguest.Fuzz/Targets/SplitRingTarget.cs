@@ -1,0 +1,148 @@
+using System.Buffers.Binary;
+using Lguest.Native.Interop;
+using Lguest.Native.Memory;
+using Lguest.Native.Virtio;
+
+namespace Lguest.Fuzz.Targets;
+
+/// <summary>
+/// The split-ring chain walk over guest memory the input is: a 32-byte header (u16 queue size, u8 features, u8 pops,
+/// u32 unused, u64 descriptor table, u64 avail ring, u64 used ring) and then the first bytes of a 64 KiB guest memory.
+/// Every popped chain must lie inside guest memory and be handed back; the queue may only refuse with
+/// <see cref="VirtqueueException"/>.
+/// </summary>
+internal sealed class SplitRingTarget : IFuzzTarget
+{
+    private const int HeaderSize = 32;
+    private const ulong MemorySize = 64 * 1024;
+    private static readonly Lazy<GuestMemory> SharedMemory = new(() => GuestMemory.CreateFlat(MemorySize));
+    private readonly DescriptorChain _chain = new();
+    private readonly IoVector[] _vectors = new IoVector[64];
+    private readonly byte[] _scratch = new byte[256];
+
+    public string Name => "ring";
+
+    public int Progress { get; private set; }
+
+    public void Run(ReadOnlySpan<byte> input)
+    {
+        if (input.Length < HeaderSize)
+        {
+            return;
+        }
+        var layout = new SplitQueueLayout(
+            BinaryPrimitives.ReadUInt16LittleEndian(input),
+            BinaryPrimitives.ReadUInt64LittleEndian(input[8..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(input[16..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(input[24..]));
+        var features = (VirtqueueFeatures)(input[2] & 3);
+        int pops = input[3];
+        Progress = 0;
+        GuestMemory memory = SharedMemory.Value;
+        memory.Clear(0, MemorySize);
+        ReadOnlySpan<byte> image = input[HeaderSize..];
+        memory.Write(0, image[..(int)Math.Min((ulong)image.Length, MemorySize)]);
+        try
+        {
+            Walk(memory, layout, features, pops);
+        }
+        catch (VirtqueueException)
+        {
+            // A hostile ring refused: the device stops, the launcher lives.
+        }
+    }
+
+    public IEnumerable<(string Name, byte[] Input)> Seeds()
+    {
+        yield return ("two-chains", TwoChains(indirect: false));
+        yield return ("indirect", TwoChains(indirect: true));
+    }
+
+    private void Walk(GuestMemory memory, SplitQueueLayout layout, VirtqueueFeatures features, int pops)
+    {
+        var queue = new SplitQueue(memory, layout, features);
+        for (int i = 0; i <= pops; i++)
+        {
+            if (!queue.TryPop(_chain))
+            {
+                break;
+            }
+            CheckChain(memory, queue);
+            _chain.CopyFromReadable(memory, 0, _scratch);
+            _ = _chain.GetReadableIoVectors(memory, _vectors);
+            int written = _chain.CopyToWritable(memory, 0, _scratch.AsSpan(0, (int)Math.Min(_chain.WritableBytes, (ulong)_scratch.Length)));
+            queue.AddUsed(_chain.HeadIndex, (uint)written);
+            Progress++;
+            _ = queue.NeedsNotification();
+            if ((i & 1) == 1)
+            {
+                _ = queue.EnableNotifications();
+            }
+        }
+    }
+
+    /// <summary>What a device relies on after a pop: every buffer is inside memory and readable come before writable.</summary>
+    private void CheckChain(GuestMemory memory, SplitQueue queue)
+    {
+        if (_chain.HeadIndex >= queue.Size)
+        {
+            throw new FuzzInvariantException($"head {_chain.HeadIndex} outside queue of {queue.Size}");
+        }
+        ulong readable = 0;
+        ulong writable = 0;
+        bool seenWritable = false;
+        foreach (ChainBuffer buffer in _chain.Buffers)
+        {
+            if (!memory.Contains(buffer.Address, buffer.Length))
+            {
+                throw new FuzzInvariantException($"buffer 0x{buffer.Address:x}+{buffer.Length} is outside guest memory");
+            }
+            if (buffer.Writable)
+            {
+                seenWritable = true;
+                writable += buffer.Length;
+            }
+            else if (seenWritable)
+            {
+                throw new FuzzInvariantException("a readable buffer follows a writable one");
+            }
+            else
+            {
+                readable += buffer.Length;
+            }
+        }
+        if (readable != _chain.ReadableBytes || writable != _chain.WritableBytes)
+        {
+            throw new FuzzInvariantException($"chain totals {_chain.ReadableBytes}/{_chain.WritableBytes} differ from its buffers {readable}/{writable}");
+        }
+    }
+
+    /// <summary>A size-8 ring at 0/0x100/0x200 with a read+write chain and a single-buffer chain (or one indirect table).</summary>
+    private static byte[] TwoChains(bool indirect)
+    {
+        var layout = new SplitQueueLayout(8, 0, 0x100, 0x200);
+        byte[] input = new byte[HeaderSize + 0x1000];
+        BinaryPrimitives.WriteUInt16LittleEndian(input, layout.Size);
+        input[2] = (byte)(indirect ? 1 : 0);
+        input[3] = 4;
+        BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(8), layout.DescriptorTable);
+        BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(16), layout.AvailableRing);
+        BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(24), layout.UsedRing);
+        Span<byte> memory = input.AsSpan(HeaderSize);
+        if (indirect)
+        {
+            GuestRingWriter.Descriptor(memory, layout, 0, 0x400, 32, GuestRingWriter.Indirect, 0);
+            var table = new SplitQueueLayout(2, 0x400, 0, 0);
+            GuestRingWriter.Descriptor(memory, table, 0, 0x800, 16, GuestRingWriter.Next, 1);
+            GuestRingWriter.Descriptor(memory, table, 1, 0x900, 64, GuestRingWriter.Write, 0);
+            GuestRingWriter.Publish(memory, layout, 0, 0);
+            return input;
+        }
+        GuestRingWriter.Descriptor(memory, layout, 0, 0x800, 16, GuestRingWriter.Next, 1);
+        GuestRingWriter.Descriptor(memory, layout, 1, 0x900, 64, GuestRingWriter.Write, 0);
+        GuestRingWriter.Descriptor(memory, layout, 2, 0xa00, 8, 0, 0);
+        GuestRingWriter.Publish(memory, layout, 0, 0);
+        GuestRingWriter.Publish(memory, layout, 1, 2);
+        return input;
+    }
+}
