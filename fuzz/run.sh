@@ -2,6 +2,7 @@
 # Fuzz one target with AFL for a bounded time, or replay every committed input without AFL.
 #   fuzz/run.sh TARGET SECONDS    build, instrument, afl-fuzz on fuzz/corpus/TARGET for SECONDS; exit 1 if it crashed
 #   fuzz/run.sh replay [TARGET]   run fuzz/corpus/TARGET and fuzz/regressions/TARGET through the target (no AFL)
+# FUZZ_EXECS=N also stops the campaign after about N executions (whichever of the two comes first).
 # Targets: vhost-user ring block boot. Findings go to $FUZZ_WORK (default /tmp/lguest-fuzz-$USER/TARGET).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -51,7 +52,7 @@ export DOTNET_TieredPGO=0 DOTNET_GCHeapHardLimit=0x20000000
 for attempt in 1 2 3; do
     rm -rf "$work/findings"
     set +e
-    timeout --signal=INT $((seconds + 30)) afl-fuzz -V "$seconds" -i "$here/corpus/$target" -o "$work/findings" \
+    timeout --signal=INT $((seconds + 30)) afl-fuzz -V "$seconds" ${FUZZ_EXECS:+-E "$FUZZ_EXECS"} -i "$here/corpus/$target" -o "$work/findings" \
         -t 5000 -m none -- dotnet "$work/bin/Lguest.Fuzz.dll" "$target" > "$work/afl.log" 2>&1
     rc=$?
     set -e
