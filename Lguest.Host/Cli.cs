@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Akka.Configuration;
 using Lguest.Actors.Configuration;
-using Lguest.Actors.Engines.Qemu;
+using Lguest.Actors.Engines;
 using Lguest.Actors.Launcher;
 using ConfigurationException = Lguest.Actors.Configuration.ConfigurationException;
 
@@ -93,5 +93,5 @@ internal static class Cli
     }
 
     /// <summary>The qemu engine's machine checks (binary, kernel, initramfs) are usage errors too, found before anything starts.</summary>
-    private static CliOutcome.Launch Launch(Config config) => new(config, QemuPreflight.Check(LauncherSettingsReader.Read(config)));
+    private static CliOutcome.Launch Launch(Config config) => new(config, EnginePreflight.Check(LauncherSettingsReader.Read(config)));
 }

@@ -9,9 +9,10 @@ public sealed class CliTests : IDisposable
     private readonly StringWriter _output = new();
     private readonly StringWriter _error = new();
 
-    private string Kernel => Path.Combine(_directory, "vmlinux");
+    private readonly string _kernel;
 
-    public CliTests() => File.WriteAllBytes(Kernel, new byte[64]);
+    // A kernel the loaders accept: the launch form is checked before anything starts, the kernel included.
+    public CliTests() => _kernel = TestKernel.Write(_directory);
 
     private CliOutcome Parse(params string[] args) => Cli.Parse(args, _output, _error);
 
@@ -19,7 +20,7 @@ public sealed class CliTests : IDisposable
     public void Config_form_reads_the_file_and_verbose_overrides_it()
     {
         string config = Path.Combine(_directory, "guest.hocon");
-        File.WriteAllText(config, $"lguest {{\n  kernel = \"{Kernel}\"\n  engine = simulated\n}}\n");
+        File.WriteAllText(config, $"lguest {{\n  kernel = \"{_kernel}\"\n  engine = simulated\n}}\n");
 
         var quiet = Assert.IsType<CliOutcome.Launch>(Parse("--config", config));
         var verbose = Assert.IsType<CliOutcome.Launch>(Parse($"--config={config}", "--verbose"));
@@ -34,7 +35,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Anything_else_is_the_seed_form()
     {
-        var launch = Assert.IsType<CliOutcome.Launch>(Parse("--verbose", "--rng", "128", Kernel, "quiet"));
+        var launch = Assert.IsType<CliOutcome.Launch>(Parse("--verbose", "--rng", "128", _kernel, "quiet"));
 
         Assert.True(launch.Settings.Verbose);
         Assert.Equal(128UL << 20, launch.Settings.MemoryBytes);

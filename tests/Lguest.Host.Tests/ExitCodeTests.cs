@@ -35,6 +35,30 @@ public sealed class ExitCodeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_kernel_that_is_not_a_kernel_exits_2_in_the_seed_form_whichever_engine_auto_picks()
+    {
+        // 64 zero bytes: neither ELF nor bzImage. Under auto the simulated engine (or QEMU's) would be picked; the
+        // verdict must come before either starts, not as a guest that died.
+        HostProcess.Result result = await HostProcess.RunAsync("--rng", "64", Kernel());
+
+        Assert.Equal(2, result.ExitCode);
+        string line = Assert.Single(result.StderrLines);
+        Assert.StartsWith($"lguest: lguest.kernel: {Kernel()}", line, StringComparison.Ordinal);
+        Assert.Equal("", result.Stdout);
+    }
+
+    [Fact]
+    public async Task A_kernel_that_is_not_a_kernel_exits_2_under_the_simulated_engine()
+    {
+        string config = ConfigFile($"lguest {{\n  engine = simulated\n  kernel = \"{Kernel()}\"\n}}\n");
+
+        HostProcess.Result result = await HostProcess.RunAsync("--config", config);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("lguest: lguest.kernel:", Assert.Single(result.StderrLines), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Verbose_option_is_accepted_and_the_config_still_checked()
     {
         string config = ConfigFile("lguest.engine = kvm\n");

@@ -1,6 +1,4 @@
 using Lguest.Actors.Configuration;
-using Lguest.Native.Boot;
-using Lguest.Native.Memory;
 
 namespace Lguest.Actors.Engines.Qemu;
 
@@ -34,25 +32,7 @@ internal static class QemuPreflight
         {
             throw new ConfigurationException("lguest.qemu.binary", $"{settings.Qemu.Binary} not found (apt-get install qemu-system-x86)");
         }
-        ProbeKernel(settings);
+        EnginePreflight.ProbeKernel(settings);
         return string.IsNullOrEmpty(settings.Initrd) ? settings with { Initrd = QemuInitrd.Default(settings) } : settings;
-    }
-
-    /// <summary>The same loader the lguest engine uses, into throw-away memory: only the verdict matters.</summary>
-    private static void ProbeKernel(LauncherSettings settings)
-    {
-        try
-        {
-            using GuestMemory memory = GuestMemory.CreateFlat(settings.MemoryBytes);
-            KernelLoader.Load(memory, settings.Kernel);
-        }
-        catch (BootImageException e)
-        {
-            throw new ConfigurationException("lguest.kernel", e.Message);
-        }
-        catch (IOException e)
-        {
-            throw new ConfigurationException("lguest.kernel", $"cannot read {settings.Kernel}: {e.Message}");
-        }
     }
 }
