@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Devices;
 

@@ -4,6 +4,7 @@ using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Engines;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Boot;
 using Lguest.Native.Lguest;
 using Lguest.Native.Memory;

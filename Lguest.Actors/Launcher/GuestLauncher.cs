@@ -4,17 +4,10 @@ using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Engines;
 using Lguest.Actors.Engines.VhostUser;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Launcher;
-
-/// <summary>How the launcher ended: the process exit code and the one line that explains it.</summary>
-public sealed record LauncherExit(int ExitCode, string Message)
-{
-    public const int PoweredOff = 0;
-    public const int Failed = 1;
-    public const int UsageError = 2;
-}
 
 /// <summary>The entry point the host calls: builds the actor tree for one guest in an existing actor system.</summary>
 public static class GuestLauncher

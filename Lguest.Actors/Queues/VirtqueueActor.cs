@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Dispatch;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Virtio;
 
 namespace Lguest.Actors.Queues;

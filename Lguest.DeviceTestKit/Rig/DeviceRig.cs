@@ -4,6 +4,7 @@ using Akka.Configuration;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.DeviceTestKit.Rig;

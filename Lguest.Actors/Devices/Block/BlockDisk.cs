@@ -1,4 +1,5 @@
 using Akka.Event;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Devices.Block;

@@ -1,4 +1,5 @@
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;
 

@@ -1,5 +1,6 @@
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Devices.Rng;

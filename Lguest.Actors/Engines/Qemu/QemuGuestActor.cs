@@ -3,6 +3,7 @@ using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines.VhostUser;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Engines.Qemu;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Supervision;
 using Lguest.Native.VhostUser;
 
 namespace Lguest.Actors.Engines.VhostUser;

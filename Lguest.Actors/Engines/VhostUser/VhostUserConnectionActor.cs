@@ -3,6 +3,7 @@ using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 using Lguest.Native.VhostUser;
 

@@ -3,6 +3,7 @@ using Akka.Event;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Block;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
 using Microsoft.Win32.SafeHandles;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.Actors.Tests.Devices;
 using Lguest.Actors.Tests.Support;
 using Lguest.Native.Interop;
