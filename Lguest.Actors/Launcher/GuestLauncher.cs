@@ -3,7 +3,7 @@ using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Engines;
-using Lguest.Actors.Engines.VhostUser;
+using Lguest.Actors.Transports.VhostUser;
 using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 

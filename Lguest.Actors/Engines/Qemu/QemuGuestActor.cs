@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
-using Lguest.Actors.Engines.VhostUser;
+using Lguest.Actors.Transports.VhostUser;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Supervision;
 

@@ -7,7 +7,7 @@ using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 using Lguest.Native.VhostUser;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
 /// One front end (QEMU) connected to one device's socket. It answers the protocol through a

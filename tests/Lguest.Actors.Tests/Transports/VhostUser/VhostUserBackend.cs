@@ -6,7 +6,7 @@ using Lguest.Actors.Supervision;
 using Lguest.Actors.Tests.Support;
 using Lguest.Native.Interop;
 
-namespace Lguest.Actors.Tests.Engines.VhostUser;
+namespace Lguest.Actors.Tests.Transports.VhostUser;
 
 /// <summary>Our back end, in the test's actor system, serving one device on its socket with engine = vhost-user.</summary>
 internal static class VhostUserBackend

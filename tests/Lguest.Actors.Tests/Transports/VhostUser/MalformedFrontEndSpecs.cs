@@ -11,7 +11,7 @@ using Lguest.Native.VhostUser;
 using Lguest.Native.Virtio;
 using Xunit.Abstractions;
 
-namespace Lguest.Actors.Tests.Engines.VhostUser;
+namespace Lguest.Actors.Tests.Transports.VhostUser;
 
 /// <summary>
 /// Each class of malformed message, sent to the running back end (the connection actor, not just the session):

@@ -11,7 +11,7 @@ using Lguest.Native.VhostUser;
 using Lguest.Native.Virtio;
 using Xunit.Abstractions;
 
-namespace Lguest.Actors.Tests.Engines.VhostUser;
+namespace Lguest.Actors.Tests.Transports.VhostUser;
 
 /// <summary>
 /// engine = vhost-user with our own front end on the other end of the socket: the devices answer requests through

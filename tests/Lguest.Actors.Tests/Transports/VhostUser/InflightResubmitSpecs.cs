@@ -10,7 +10,7 @@ using Lguest.Native.VhostUser;
 using Lguest.Native.Virtio;
 using Xunit.Abstractions;
 
-namespace Lguest.Actors.Tests.Engines.VhostUser;
+namespace Lguest.Actors.Tests.Transports.VhostUser;
 
 /// <summary>
 /// A front end comes back to the block device with the inflight region of a back end that died holding requests:

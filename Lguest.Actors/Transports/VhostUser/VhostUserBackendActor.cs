@@ -5,7 +5,7 @@ using Lguest.Actors.Devices;
 using Lguest.Actors.Supervision;
 using Lguest.Native.VhostUser;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
 /// One device served on one socket, for as long as the launcher runs: it owns the device model (the open disk file,

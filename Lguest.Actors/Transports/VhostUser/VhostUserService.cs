@@ -5,7 +5,7 @@ using Lguest.Actors.Devices;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Supervision;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
 /// engine = vhost-user: no guest of our own. The devices are served to a front end (QEMU) that runs the guest, each
