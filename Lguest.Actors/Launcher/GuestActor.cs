@@ -5,6 +5,7 @@ using Lguest.Actors.Devices;
 using Lguest.Actors.Engines;
 using Lguest.Actors.Queues;
 using Lguest.Actors.Supervision;
+using Lguest.Actors.Transports.LguestBus;
 using Lguest.Native.Boot;
 using Lguest.Native.Lguest;
 using Lguest.Native.Memory;
