@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Engines;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Supervision;
 using Lguest.Actors.Tests.Support;
