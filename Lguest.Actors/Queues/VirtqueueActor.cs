@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
-using Lguest.Actors.Devices;
 using Lguest.Actors.Dispatch;
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Supervision;
 using Lguest.Native.Virtio;
 

@@ -1,5 +1,6 @@
 using Akka.Event;
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
 using Lguest.Native.Interop;
 

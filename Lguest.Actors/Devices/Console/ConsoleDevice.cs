@@ -1,4 +1,5 @@
 using Akka.Event;
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
 using Lguest.Native.Interop;
 

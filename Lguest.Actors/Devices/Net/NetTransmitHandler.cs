@@ -1,3 +1,4 @@
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
 using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Akka.Event;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Block;
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
 using Lguest.Actors.Supervision;
 using Lguest.Native.Memory;
