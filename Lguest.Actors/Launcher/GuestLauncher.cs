@@ -44,7 +44,7 @@ public static class GuestLauncher
             ? VhostUserService.Props(settings, environment.CreateDevice, exit)
             : LauncherActor.Props(settings, environment, exit);
         IActorRef launcher = system.ActorOf(props, $"launcher-{Interlocked.Increment(ref s_launches)}");
-        using (shutdown.Register(() => launcher.Tell(new LauncherActor.Shutdown())))
+        using (shutdown.Register(() => launcher.Tell(new Shutdown())))
         {
             LauncherExit result = await exit.Task.ConfigureAwait(false);
 

@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Transports.VhostUser;
-using Lguest.Actors.Launcher;
 using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Engines.Qemu;
@@ -10,8 +9,8 @@ namespace Lguest.Actors.Engines.Qemu;
 /// <summary>
 /// One boot of a real Linux under QEMU. QEMU supplies the CPU and memory; everything else is ours: each disk, rng
 /// and net device is served over vhost-user by a back-end actor (a child, so a reboot resets it), the console and
-/// serial port come to our sockets, and QMP is the run loop. Supervised by <see cref="LauncherActor"/> exactly as
-/// <see cref="GuestActor"/> is: a guest reset throws <see cref="GuestRebootRequestedException"/>, and the restart
+/// serial port come to our sockets, and QMP is the run loop. Supervised by the launcher actor exactly as
+/// the lguest engine's guest actor is: a guest reset throws <see cref="GuestRebootRequestedException"/>, and the restart
 /// starts a fresh QEMU on fresh devices over the same disk, in the same launcher process.
 /// </summary>
 internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
@@ -61,7 +60,7 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
         Receive<QemuMessages.ConsoleAborted>(_ =>
         {
             _log.Info("three ^C on the console: stopping");
-            Context.Parent.Tell(new LauncherActor.Shutdown());
+            Context.Parent.Tell(new Shutdown());
         });
         Receive<QemuMessages.ConsoleFailed>(failed => Finish(new LauncherExit(LauncherExit.Failed, failed.Reason)));
     }

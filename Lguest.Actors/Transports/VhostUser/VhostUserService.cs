@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
-using Lguest.Actors.Launcher;
 using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Transports.VhostUser;
@@ -31,7 +30,7 @@ internal sealed class VhostUserService : ReceiveActor
             {
                 // A host resource that cannot be had (a tap without CAP_NET_ADMIN, a missing bridge) is a host
                 // failure: one line and exit 1, and the devices already made are released as their actors stop.
-                string message = $"device {number + 1} ({device.Socket}): {LauncherActor.Describe(e)}";
+                string message = $"device {number + 1} ({device.Socket}): {FailureDescription.Describe(e)}";
                 _log.Debug(e, "device creation failed: {Reason}", message);
                 _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
                 Context.Stop(Self);
@@ -40,7 +39,7 @@ internal sealed class VhostUserService : ReceiveActor
             Context.ActorOf(
                 VhostUserBackendActor.Props(model, device.Socket!, settings.Supervision), $"{++number}-{model.Name}");
         }
-        Receive<LauncherActor.Shutdown>(_ =>
+        Receive<Shutdown>(_ =>
         {
             _exit.TrySetResult(new LauncherExit(LauncherExit.PoweredOff, "stopped"));
             Context.Stop(Self);
@@ -53,7 +52,7 @@ internal sealed class VhostUserService : ReceiveActor
     /// <summary>Whatever a back end escalates ends the service with exit code 1 and one line, as a device failure does under lguest.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
     {
-        string message = LauncherActor.Describe(failure);
+        string message = FailureDescription.Describe(failure);
         _log.Debug(failure, "service failed: {Reason}", message);
         _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
         Context.Stop(Self);
