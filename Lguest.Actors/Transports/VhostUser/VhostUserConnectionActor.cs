@@ -12,7 +12,8 @@ namespace Lguest.Actors.Transports.VhostUser;
 /// <summary>
 /// One front end (QEMU) connected to one device's socket. It answers the protocol through a
 /// <see cref="VhostUserSession"/>, and the session's ring starts and stops become queue starts and stops on a device
-/// actor of its own, so the same queue actors, on the same eventfd-pinned threads, serve QEMU as served lguest.
+/// actor of its own, so the same queue actors serve QEMU as serve lguest: each on an event-loop thread of its own
+/// (the queue dispatcher) that sleeps in poll() on the kick eventfd the front end sent with SET_VRING_KICK.
 ///
 /// Stopping a ring is synchronous in the protocol (GET_VRING_BASE answers with where the ring stopped, and a new
 /// memory table must not be mapped while a queue still reads the old one), but no dispatcher thread ever waits: a
