@@ -29,7 +29,7 @@ public static class GuestLauncher
         if (settings.Engine == EngineKind.Auto)
         {
             (EngineKind engine, string reason) = EngineSelector.Resolve(settings);
-            system.Log.Info("engine auto: {0}, so the {1} engine", reason, engine.ToString().ToLowerInvariant());
+            system.Log.Info("engine auto: {Reason}, so the {Engine} engine", reason, engine.ToString().ToLowerInvariant());
             settings = settings with { Engine = engine };
         }
         return RunAsync(system, settings, DefaultEnvironment(system, settings, DropPrivileges(system, settings), pluggedEngines), shutdown);
@@ -75,10 +75,10 @@ public static class GuestLauncher
             if (settings.Chroot is not null)
             {
                 int loaded = AssemblyPreloader.LoadReferencedClosure();
-                system.Log.Debug("loaded {0} more assemblies before the chroot", loaded);
+                system.Log.Debug("loaded {Count} more assemblies before the chroot", loaded);
             }
             Privileges.Apply(settings.Chroot, settings.User);
-            system.Log.Info("privileges: chroot {0}, user {1}", settings.Chroot ?? "(none)", settings.User ?? "(unchanged)");
+            system.Log.Info("privileges: chroot {Chroot}, user {User}", settings.Chroot ?? "(none)", settings.User ?? "(unchanged)");
         };
     }
 

@@ -43,7 +43,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
             // queues and memory, so the newest waits for that instead of being refused; an older waiter gives way.
             if (_waiting is not null)
             {
-                _log.Warning("{0}: another front end connected to {1}; dropping the one that was waiting", _device.Name, _socketPath);
+                _log.Warning("{Device}: another front end connected to {Socket}; dropping the one that was waiting", _device.Name, _socketPath);
                 _waiting.Dispose();
             }
             _waiting = accepted.Socket;
@@ -62,7 +62,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
             }
             else
             {
-                _log.Info("{0}: waiting for a front end on {1}", _device.Name, _socketPath);
+                _log.Info("{Device}: waiting for a front end on {Socket}", _device.Name, _socketPath);
             }
         });
         Receive<VhostUserProtocolMessages.ListenerFailed>(f =>
@@ -82,7 +82,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     {
         if (FrontEndCause(failure) is { } cause)
         {
-            _log.Warning("{0}: guest error, disconnecting the front end: {1}", _device.Name, cause.Message);
+            _log.Warning("{Device}: guest error, disconnecting the front end: {Reason}", _device.Name, cause.Message);
             return Directive.Stop;
         }
         return Directive.Escalate;
@@ -110,7 +110,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     protected override void PreStart()
     {
         _listener = new SocketListener(_socketPath, Self);
-        _log.Info("{0}: serving vhost-user on {1}", _device.Name, _socketPath);
+        _log.Info("{Device}: serving vhost-user on {Socket}", _device.Name, _socketPath);
     }
 
     protected override void PostStop()
