@@ -61,10 +61,7 @@ internal sealed class LauncherActor : ReceiveActor
             _log.Info("guest reboot requested: restarting it");
             return Directive.Restart;
         }
-        string message = FailureDescription.Describe(failure);
-        // The host prints the one line a user reads when the launcher ends; the trace is for --verbose.
-        _log.Debug(failure, "guest failed: {Reason}", message);
-        _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+        LauncherFailure.End(_exit, _log, "guest", failure);
         return Directive.Stop;
     }
 }

@@ -80,25 +80,13 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
     {
-        if (FrontEndCause(failure) is { } cause)
+        if (LauncherFailure.CauseOfType<VhostUserProtocolException>(failure) is { } cause)
         {
             _log.Warning("{Device}: guest error, disconnecting the front end: {Reason}", _device.Name, cause.Message);
             return Directive.Stop;
         }
         return Directive.Escalate;
     }, loggingEnabled: false); // a dropped connection is logged above as one line; escalations are logged once, by the service
-
-    private static VhostUserProtocolException? FrontEndCause(Exception failure)
-    {
-        for (Exception? e = failure; e is not null; e = e.InnerException)
-        {
-            if (e is VhostUserProtocolException cause)
-            {
-                return cause;
-            }
-        }
-        return null;
-    }
 
     private void Serve(Native.Interop.FileDescriptor socket)
     {

@@ -30,9 +30,7 @@ internal sealed class VhostUserService : ReceiveActor
             {
                 // A host resource that cannot be had (a tap without CAP_NET_ADMIN, a missing bridge) is a host
                 // failure: one line and exit 1, and the devices already made are released as their actors stop.
-                string message = $"device {number + 1} ({device.Socket}): {FailureDescription.Describe(e)}";
-                _log.Debug(e, "device creation failed: {Reason}", message);
-                _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+                LauncherFailure.End(_exit, _log, "device creation", e, prefix: $"device {number + 1} ({device.Socket})");
                 Context.Stop(Self);
                 break;
             }
@@ -52,9 +50,7 @@ internal sealed class VhostUserService : ReceiveActor
     /// <summary>Whatever a back end escalates ends the service with exit code 1 and one line, as a device failure does under lguest.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
     {
-        string message = FailureDescription.Describe(failure);
-        _log.Debug(failure, "service failed: {Reason}", message);
-        _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+        LauncherFailure.End(_exit, _log, "service", failure);
         Context.Stop(Self);
         return Directive.Stop;
     }, loggingEnabled: false); // the host prints the one line; the trace is for --verbose
