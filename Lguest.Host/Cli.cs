@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using ConfigurationException = Lguest.Actors.Configuration.ConfigurationException;
 
 namespace Lguest.Host;

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 
 namespace Lguest.Host;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit;
 using Serilog;
 

@@ -1,3 +1,4 @@
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Devices;
 
@@ -49,6 +50,8 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, Decide, loggingEnabled: false); // Decide logs one line per failure
 
+    protected override void PreStart() => _device.LogThrough(_log);
+
     protected override void PostStop()
     {
         _device.Reset();
@@ -76,7 +79,7 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
     {
         Receive<DeviceProtocol.Activate>(_ =>
         {
-            _log.Warning("{0}: activated while already running; ignored", _device.Name);
+            _log.Warning("{Device}: activated while already running; ignored", _device.Name);
             Sender.Tell(new DeviceProtocol.Activated(_device.Name));
         });
         Receive<DeviceProtocol.Reset>(_ =>
@@ -253,17 +256,17 @@ internal sealed class DeviceActor : ReceiveActor, IWithUnboundedStash
         string reason = fault.InnerException!.Message;
         if (_recovering)
         {
-            _log.Warning("{0}: guest error during the restart already under way: {1}", _device.Name, reason);
+            _log.Warning("{Device}: guest error during the restart already under way: {Reason}", _device.Name, reason);
             return Directive.Stop;
         }
 
         if (_budget.TrySpend() is not { } spent)
         {
-            _log.Error("{0}: {1} restarts within {2}; giving up on the device", _device.Name, _budget.MaxRestarts, _budget.Window);
+            _log.Error("{Device}: {MaxRestarts} restarts within {Window}; giving up on the device", _device.Name, _budget.MaxRestarts, _budget.Window);
             return Directive.Escalate;
         }
         _recovering = true;
-        _log.Warning("{0}: guest error, restarting the device ({1} of {2} allowed within {3}): {4}",
+        _log.Warning("{Device}: guest error, restarting the device ({Spent} of {MaxRestarts} allowed within {Window}): {Reason}",
             _device.Name, spent, _budget.MaxRestarts, _budget.Window, reason);
         Self.Tell(new GuestFaulted(reason));
         return Directive.Stop;

@@ -9,7 +9,11 @@ public static class DeviceProtocol
     /// <summary>The driver set DRIVER_OK (or kicked early): serve these queues with these features.</summary>
     public sealed record Activate(GuestMemory Memory, ulong Features, IReadOnlyList<QueueWiring> Queues);
 
-    /// <summary>Reply to <see cref="Activate"/>, once every queue actor is running.</summary>
+    /// <summary>
+    /// Reply to <see cref="Activate"/>, once the device model is activated and an actor has been created for every
+    /// queue it serves. Those actors start on their own threads after this reply: a queue that fails to start
+    /// reports through supervision, not here.
+    /// </summary>
     public sealed record Activated(string Device);
 
     /// <summary>The driver wrote status 0 (or FAILED while running): stop every queue and forget its state.</summary>

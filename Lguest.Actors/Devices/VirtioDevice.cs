@@ -1,3 +1,4 @@
+using Akka.Event;
 using Lguest.Actors.Queues;
 using Lguest.Native.Memory;
 
@@ -38,6 +39,15 @@ public abstract class VirtioDevice : IDisposable
 
     /// <summary>The driver reset the device (or supervision did): forget per-session state, keep host resources.</summary>
     public virtual void Reset()
+    {
+    }
+
+    /// <summary>
+    /// The device actor serving this device hands over its own logger, so what the device logs while served (a
+    /// failed flush, stdin ending) names that actor's path as its source, not the actor system. Lines written while
+    /// the device is made use the logger it was made with.
+    /// </summary>
+    public virtual void LogThrough(ILoggingAdapter log)
     {
     }
 

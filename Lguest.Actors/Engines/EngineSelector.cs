@@ -53,10 +53,10 @@ internal static class EngineSelector
             case EngineKind.Lguest:
                 return new LguestEngine(LguestChannel.Open(settings.LguestDevice));
             case EngineKind.Auto when File.Exists(settings.LguestDevice):
-                log.Info("engine auto: {0} exists, using the lguest engine", settings.LguestDevice);
+                log.Info("engine auto: {LguestDevice} exists, using the lguest engine", settings.LguestDevice);
                 return new LguestEngine(LguestChannel.Open(settings.LguestDevice));
             case EngineKind.Auto:
-                log.Info("engine auto: {0} does not exist (lguest needs a pre-4.14 32-bit host), using the simulated engine", settings.LguestDevice);
+                log.Info("engine auto: {LguestDevice} does not exist (lguest needs a pre-4.14 32-bit host), using the simulated engine", settings.LguestDevice);
                 return Create(settings with { Engine = EngineKind.Simulated }, log, plugged);
             case EngineKind.Simulated or EngineKind.LguestModel:
                 return plugged?.Invoke(settings) ?? throw new ConfigurationException(

@@ -4,6 +4,8 @@ using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Engines;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
+using Lguest.Actors.Transports.LguestBus;
 using Lguest.Native.Boot;
 using Lguest.Native.Lguest;
 using Lguest.Native.Memory;
@@ -78,7 +80,7 @@ internal sealed class GuestActor : ReceiveActor
             _bus.Devices.Select(d => (d.DescriptorAddress, (IReadOnlyList<ulong>)d.Virtqueues.Select(q => q.RingAddress).ToList())),
             _bus.GuestLimit);
 
-        _log.Info("guest {0}: {1} MiB on the {2} engine, {3} kernel entry {4:x}, {5} device(s)",
+        _log.Info("guest {Boot}: {MiB} MiB on the {Engine} engine, {KernelFormat} kernel entry {EntryPoint:x}, {Devices} device(s)",
             _incarnation.Boots, _settings.MemoryBytes >> 20, _engine.Name, kernel.Format, kernel.EntryPoint, _devices.Count);
         // LHREQ_INITIALIZE is written by the run-loop thread, the one that will read: the kernel binds the guest to it.
         _runLoop = new RunLoop(_engine, Self, _memory, _bus.GuestLimit, kernel.EntryPoint);
@@ -160,7 +162,7 @@ internal sealed class GuestActor : ReceiveActor
             _devices.Add(new GuestDevice(device, record, actor));
             if (_settings.Verbose)
             {
-                _log.Info("device {0}: {1}", number, device.Describe());
+                _log.Info("device {Number}: {Description}", number, device.Describe());
             }
         }
     }
@@ -194,7 +196,7 @@ internal sealed class GuestActor : ReceiveActor
         }
         else if ((status & DeviceStatus.Failed) != 0)
         {
-            _log.Warning("device {0}: the driver set FAILED", device.Model.Name);
+            _log.Warning("device {Device}: the driver set FAILED", device.Model.Name);
             if (device.Running)
             {
                 ResetDevice(device);
@@ -226,7 +228,7 @@ internal sealed class GuestActor : ReceiveActor
         {
             throw new GuestViolationException($"notification on running device {device.Model.Name}");
         }
-        _log.Warning("device {0}: notification on a running device ignored", device.Model.Name);
+        _log.Warning("device {Device}: notification on a running device ignored", device.Model.Name);
         Resume();
     }
 
@@ -251,7 +253,7 @@ internal sealed class GuestActor : ReceiveActor
         device.Running = true;
         if (_settings.Verbose)
         {
-            _log.Info("device {0} OK: offered {1:x}, accepted {2:x}", device.Model.Name, device.Record.OfferedFeatures, features);
+            _log.Info("device {Device} OK: offered {Offered:x}, accepted {Accepted:x}", device.Model.Name, device.Record.OfferedFeatures, features);
         }
         _awaitingDevices++;
         device.Actor.Tell(new DeviceProtocol.Activate(_memory!, features, wirings));
@@ -291,7 +293,7 @@ internal sealed class GuestActor : ReceiveActor
     {
         if (_settings.Verbose)
         {
-            _log.Info("resetting device {0}", device.Model.Name);
+            _log.Info("resetting device {Device}", device.Model.Name);
         }
         device.Record.ResetAcknowledgedFeatures();
         device.Running = false;
@@ -327,7 +329,7 @@ internal sealed class GuestActor : ReceiveActor
         device.Running = false;
         ulong statusAddress = device.Record.DescriptorAddress + LguestAbi.DescriptorStatusOffset;
         _memory!.Write(statusAddress, (byte)(_memory.Read<byte>(statusAddress) | DeviceStatus.NeedsReset));
-        _log.Warning("device {0} needs a reset by the driver: {1}", device.Model.Name, needsReset.Reason);
+        _log.Warning("device {Device} needs a reset by the driver: {Reason}", device.Model.Name, needsReset.Reason);
     }
 
     private void OnDied(EngineOutcome.Died died)

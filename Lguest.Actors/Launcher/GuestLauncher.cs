@@ -3,18 +3,11 @@ using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Engines;
-using Lguest.Actors.Engines.VhostUser;
+using Lguest.Actors.Transports.VhostUser;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Launcher;
-
-/// <summary>How the launcher ended: the process exit code and the one line that explains it.</summary>
-public sealed record LauncherExit(int ExitCode, string Message)
-{
-    public const int PoweredOff = 0;
-    public const int Failed = 1;
-    public const int UsageError = 2;
-}
 
 /// <summary>The entry point the host calls: builds the actor tree for one guest in an existing actor system.</summary>
 public static class GuestLauncher
@@ -36,7 +29,7 @@ public static class GuestLauncher
         if (settings.Engine == EngineKind.Auto)
         {
             (EngineKind engine, string reason) = EngineSelector.Resolve(settings);
-            system.Log.Info("engine auto: {0}, so the {1} engine", reason, engine.ToString().ToLowerInvariant());
+            system.Log.Info("engine auto: {Reason}, so the {Engine} engine", reason, engine.ToString().ToLowerInvariant());
             settings = settings with { Engine = engine };
         }
         return RunAsync(system, settings, DefaultEnvironment(system, settings, DropPrivileges(system, settings), pluggedEngines), shutdown);
@@ -51,7 +44,7 @@ public static class GuestLauncher
             ? VhostUserService.Props(settings, environment.CreateDevice, exit)
             : LauncherActor.Props(settings, environment, exit);
         IActorRef launcher = system.ActorOf(props, $"launcher-{Interlocked.Increment(ref s_launches)}");
-        using (shutdown.Register(() => launcher.Tell(new LauncherActor.Shutdown())))
+        using (shutdown.Register(() => launcher.Tell(new Shutdown())))
         {
             LauncherExit result = await exit.Task.ConfigureAwait(false);
 
@@ -82,10 +75,10 @@ public static class GuestLauncher
             if (settings.Chroot is not null)
             {
                 int loaded = AssemblyPreloader.LoadReferencedClosure();
-                system.Log.Debug("loaded {0} more assemblies before the chroot", loaded);
+                system.Log.Debug("loaded {Count} more assemblies before the chroot", loaded);
             }
             Privileges.Apply(settings.Chroot, settings.User);
-            system.Log.Info("privileges: chroot {0}, user {1}", settings.Chroot ?? "(none)", settings.User ?? "(unchanged)");
+            system.Log.Info("privileges: chroot {Chroot}, user {User}", settings.Chroot ?? "(none)", settings.User ?? "(unchanged)");
         };
     }
 

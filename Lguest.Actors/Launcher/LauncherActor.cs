@@ -2,7 +2,9 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Engines;
 using Lguest.Actors.Engines.Qemu;
+using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Launcher;
 
@@ -59,29 +61,7 @@ internal sealed class LauncherActor : ReceiveActor
             _log.Info("guest reboot requested: restarting it");
             return Directive.Restart;
         }
-        string message = Describe(failure);
-        // The host prints the one line a user reads when the launcher ends; the trace is for --verbose.
-        _log.Debug(failure, "guest failed: {Reason}", message);
-        _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+        LauncherFailure.End(_exit, _log, "guest", failure);
         return Directive.Stop;
     }
-
-    /// <summary>The one line a user reads: the innermost useful message, prefixed by the device when there is one.</summary>
-    internal static string Describe(Exception failure)
-    {
-        Exception e = failure;
-        while (e is ActorInitializationException { InnerException: { } inner })
-        {
-            e = inner;
-        }
-        return e switch
-        {
-            DeviceFaultException fault when fault.IsGuestFault => $"{fault.Device}: guest error: {fault.InnerException!.Message}",
-            DeviceFaultException fault => $"{fault.Device}: {fault.InnerException!.Message}",
-            _ => e.Message,
-        };
-    }
-
-    /// <summary>Stop the guest and end the launcher as if it had powered off (SIGINT, SIGTERM).</summary>
-    public sealed record Shutdown;
 }

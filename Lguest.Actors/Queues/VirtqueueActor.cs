@@ -1,7 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
-using Lguest.Actors.Devices;
 using Lguest.Actors.Dispatch;
+using Lguest.Actors.Metrics;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Virtio;
 
 namespace Lguest.Actors.Queues;
@@ -64,7 +65,7 @@ internal sealed class VirtqueueActor : UntypedActor
                 _queue.AttachInflight(inflight);
                 if (_queue.ResubmitPending > 0)
                 {
-                    _log.Info("{0}/{1}: serving {2} request(s) a previous back end took and never answered", _device, _wiring.Name, _queue.ResubmitPending);
+                    _log.Info("{Device}/{Queue}: serving {Count} request(s) a previous back end took and never answered", _device, _wiring.Name, _queue.ResubmitPending);
                 }
             }
         }
@@ -188,7 +189,7 @@ internal sealed class VirtqueueActor : UntypedActor
         }
         catch (Exception e) when (e is not DeviceFaultException)
         {
-            _log.Warning("{0}/{1}: {2}", _device, _wiring.Name, e.Message);
+            _log.Warning("{Device}/{Queue}: {Reason}", _device, _wiring.Name, e.Message);
             throw new DeviceFaultException(_device, _wiring.Name, e);
         }
     }

@@ -3,7 +3,9 @@ using Akka.Actor;
 using Akka.Configuration;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Engines;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.DeviceTestKit.Rig;

@@ -4,6 +4,8 @@ using Akka.Actor;
 using Akka.Configuration;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Engines;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit;
 using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Launcher;

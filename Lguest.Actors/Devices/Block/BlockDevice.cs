@@ -1,5 +1,6 @@
 using Akka.Event;
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
 using Lguest.Native.Interop;
 
@@ -33,7 +34,7 @@ internal sealed class BlockDevice : VirtioDevice
         _config = BlockProtocol.Config(_disk.Capacity, settings.NumQueues);
         if (_disk.TrailingBytes != 0)
         {
-            log.Warning("block {0}: size {1} is not a whole number of sectors; the last {2} bytes are not served",
+            log.Warning("block {Path}: size {Size} is not a whole number of sectors; the last {TrailingBytes} bytes are not served",
                 settings.Path, _disk.Size, _disk.TrailingBytes);
         }
         OfferedFeatures = (1UL << BlockProtocol.FeatureFlush) | (1UL << BlockProtocol.FeatureSegMax)
@@ -56,6 +57,8 @@ internal sealed class BlockDevice : VirtioDevice
     public override ReadOnlyMemory<byte> Config => _config;
 
     public DeviceCounters Counters { get; } = new("block");
+
+    public override void LogThrough(ILoggingAdapter log) => _disk.Log = log;
 
     internal BlockDisk Disk => _disk;
 

@@ -1,4 +1,5 @@
 using Akka.Event;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Devices.Block;
@@ -11,7 +12,7 @@ namespace Lguest.Actors.Devices.Block;
 internal sealed class BlockDisk : IDisposable
 {
     private readonly Action<FileDescriptor> _flush;
-    private readonly ILoggingAdapter _log;
+    private volatile ILoggingAdapter _log;
     private int _failed;
 
     /// <param name="createSize">When set and the file is missing (and the disk writable), the file is created sparse
@@ -44,11 +45,11 @@ internal sealed class BlockDisk : IDisposable
         }
         if (created)
         {
-            log.Info("block {0}: created, {1} bytes (sparse)", path, Size);
+            log.Info("block {Path}: created, {Size} bytes (sparse)", path, Size);
         }
         else if (createSize is { } configured && configured != Size)
         {
-            log.Info("block {0}: exists with {1} bytes; size {2} applies only when creating it", path, Size, configured);
+            log.Info("block {Path}: exists with {Size} bytes; size {ConfiguredSize} applies only when creating it", path, Size, configured);
         }
         Capacity = (ulong)Size / BlockProtocol.SectorSize;
         Id = MakeId(path);
@@ -57,7 +58,11 @@ internal sealed class BlockDisk : IDisposable
     public string Path { get; }
 
     /// <summary>Where the disk's request handler reports failed reads and writes.</summary>
-    public ILoggingAdapter Log => _log;
+    public ILoggingAdapter Log
+    {
+        get => _log;
+        set => _log = value;
+    }
 
     public bool ReadOnly { get; }
 
@@ -88,7 +93,7 @@ internal sealed class BlockDisk : IDisposable
         {
             if (Interlocked.Exchange(ref _failed, 1) == 0)
             {
-                _log.Error("block {0}: flush failed ({1}); the disk now fails every request", Path, Errno.Describe(e.Errno));
+                _log.Error("block {Path}: flush failed ({Reason}); the disk now fails every request", Path, Errno.Describe(e.Errno));
             }
             return false;
         }

@@ -1,5 +1,7 @@
 using Akka.Event;
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;
 
@@ -147,7 +149,7 @@ internal sealed class BlockRequestHandler : IQueueHandler
         if (!_failing)
         {
             _failing = true;
-            _disk.Log.Error("block {0}: {1}; the guest gets I/O errors until transfers succeed again", _disk.Path, what);
+            _disk.Log.Error("block {Path}: {Reason}; the guest gets I/O errors until transfers succeed again", _disk.Path, what);
         }
     }
 
@@ -156,7 +158,7 @@ internal sealed class BlockRequestHandler : IQueueHandler
         if (_failing)
         {
             _failing = false;
-            _disk.Log.Info("block {0}: transfers succeed again", _disk.Path);
+            _disk.Log.Info("block {Path}: transfers succeed again", _disk.Path);
         }
     }
 }

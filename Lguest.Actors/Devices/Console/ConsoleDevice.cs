@@ -1,4 +1,5 @@
 using Akka.Event;
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
 using Lguest.Native.Interop;
 
@@ -54,6 +55,8 @@ internal sealed class ConsoleDevice : VirtioDevice
 
     public override string Describe() => "console";
 
+    public override void LogThrough(ILoggingAdapter log) => Input.LogThrough(log);
+
     protected override void Dispose(bool disposing)
     {
         if (disposing && _raw)
@@ -67,7 +70,7 @@ internal sealed class ConsoleDevice : VirtioDevice
 /// <summary>What the console remembers about stdin across handler incarnations.</summary>
 internal sealed class ConsoleInputState
 {
-    private readonly ILoggingAdapter _log;
+    private volatile ILoggingAdapter _log;
     private int _ended;
 
     public ConsoleInputState(ILoggingAdapter log, ConsoleAbort abort)
@@ -77,6 +80,9 @@ internal sealed class ConsoleInputState
     }
 
     public ConsoleAbort Abort { get; }
+
+    /// <summary>The serving device actor's logger, from <see cref="VirtioDevice.LogThrough"/>.</summary>
+    public void LogThrough(ILoggingAdapter log) => _log = log;
 
     public bool Ended => Volatile.Read(ref _ended) != 0;
 
@@ -93,11 +99,11 @@ internal sealed class ConsoleInputState
         {
             if (failed)
             {
-                _log.Warning("console: {0}; ignoring console input from now on", why);
+                _log.Warning("console: {Reason}; ignoring console input from now on", why);
             }
             else
             {
-                _log.Info("console: {0}; ignoring console input from now on", why);
+                _log.Info("console: {Reason}; ignoring console input from now on", why);
             }
         }
     }

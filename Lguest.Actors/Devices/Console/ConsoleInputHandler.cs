@@ -1,4 +1,6 @@
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;
 

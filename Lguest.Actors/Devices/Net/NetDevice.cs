@@ -1,4 +1,5 @@
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
 using Lguest.Native.Interop;
 

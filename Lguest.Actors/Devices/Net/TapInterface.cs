@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Devices.Net;

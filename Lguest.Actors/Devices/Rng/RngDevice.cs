@@ -1,5 +1,7 @@
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Devices.Rng;

@@ -1,16 +1,16 @@
 using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
-using Lguest.Actors.Engines.VhostUser;
-using Lguest.Actors.Launcher;
+using Lguest.Actors.Transports.VhostUser;
+using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Engines.Qemu;
 
 /// <summary>
 /// One boot of a real Linux under QEMU. QEMU supplies the CPU and memory; everything else is ours: each disk, rng
 /// and net device is served over vhost-user by a back-end actor (a child, so a reboot resets it), the console and
-/// serial port come to our sockets, and QMP is the run loop. Supervised by <see cref="LauncherActor"/> exactly as
-/// <see cref="GuestActor"/> is: a guest reset throws <see cref="GuestRebootRequestedException"/>, and the restart
+/// serial port come to our sockets, and QMP is the run loop. Supervised by the launcher actor exactly as
+/// the lguest engine's guest actor is: a guest reset throws <see cref="GuestRebootRequestedException"/>, and the restart
 /// starts a fresh QEMU on fresh devices over the same disk, in the same launcher process.
 /// </summary>
 internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
@@ -41,13 +41,13 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
 
         Receive<QemuMessages.StartWhenReady>(_ => StartWhenReady());
         Receive<QemuMessages.QmpReady>(ready =>
-            _log.Info("QEMU {0} (pid {1}) is running the guest, {2:F0} ms after the launcher started",
+            _log.Info("QEMU {Version} (pid {Pid}) is running the guest, {Milliseconds:F0} ms after the launcher started",
                 ready.Version, _qemu?.Pid ?? 0, (DateTime.UtcNow - _session.LauncherStarted).TotalMilliseconds));
         Receive<QemuMessages.QmpEvent>(OnEvent);
         Receive<QemuMessages.QmpClosed>(closed =>
         {
             _qmpClosed = true;
-            _log.Debug("QMP closed: {0}", closed.Reason);
+            _log.Debug("QMP closed: {Reason}", closed.Reason);
             DecideIfOver();
         });
         Receive<QemuMessages.QemuExited>(exited =>
@@ -56,11 +56,11 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
             _qmpClosed |= _qmp?.Connected != true;
             DecideIfOver();
         });
-        Receive<QemuMessages.QemuStderr>(line => _log.Warning("qemu: {0}", line.Line));
+        Receive<QemuMessages.QemuStderr>(line => _log.Warning("qemu: {Line}", line.Line));
         Receive<QemuMessages.ConsoleAborted>(_ =>
         {
             _log.Info("three ^C on the console: stopping");
-            Context.Parent.Tell(new LauncherActor.Shutdown());
+            Context.Parent.Tell(new Shutdown());
         });
         Receive<QemuMessages.ConsoleFailed>(failed => Finish(new LauncherExit(LauncherExit.Failed, failed.Reason)));
     }
@@ -106,8 +106,8 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
         }
         if (boot == 1)
         {
-            _log.Info("qemu engine: {0}, runtime directory {1}", _session.Accelerator.Kvm ? "KVM" : "TCG", _session.Directory.Path);
-            _log.Info("accelerator: {0}", _session.Accelerator.Reason);
+            _log.Info("qemu engine: {Accelerator}, runtime directory {Directory}", _session.Accelerator.Kvm ? "KVM" : "TCG", _session.Directory.Path);
+            _log.Info("accelerator: {Reason}", _session.Accelerator.Reason);
             _environment.AfterFirstSetup?.Invoke();
         }
         _waitingSince = DateTime.UtcNow;
@@ -129,15 +129,15 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
         IReadOnlyList<string> args = QemuCommandLine.Build(_settings, _session.Accelerator,
             new QemuSockets(_session.Directory.File("console.sock"), _session.Directory.File("serial.sock"), _session.Directory.File("qmp.sock")),
             _devices, _console!.Interactive);
-        _log.Info("guest {0}: {1} MiB, {2} device(s) over vhost-user, console {3}",
+        _log.Info("guest {Boot}: {MiB} MiB, {Devices} device(s) over vhost-user, console {Console}",
             _session.Boots, _settings.MemoryBytes >> 20, _devices.Count, _console.Interactive ? "interactive" : "script (stdin is not a terminal)");
         if (_settings.Verbose)
         {
-            _log.Info("$ {0}", QemuCommandLine.Describe(_settings.Qemu.Binary, args));
+            _log.Info("$ {CommandLine}", QemuCommandLine.Describe(_settings.Qemu.Binary, args));
         }
         if (_session.Boots == 1)
         {
-            _log.Info("launcher start-up took {0:F0} ms before QEMU's exec", (DateTime.UtcNow - _session.LauncherStarted).TotalMilliseconds);
+            _log.Info("launcher start-up took {Milliseconds:F0} ms before QEMU's exec", (DateTime.UtcNow - _session.LauncherStarted).TotalMilliseconds);
         }
         _qemu = QemuProcess.Start(_settings.Qemu.Binary, args, Self);
     }
@@ -148,7 +148,7 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
     /// </summary>
     private void OnEvent(QemuMessages.QmpEvent e)
     {
-        _log.Debug("QMP event {0} {1}", e.Name, e.Reason ?? "");
+        _log.Debug("QMP event {Event} {Reason}", e.Name, e.Reason ?? "");
         switch (e.Name)
         {
             case "SHUTDOWN":
@@ -224,7 +224,7 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
                 _qmp?.Quit();
                 if (!_qemu.WaitForExit(QuitGrace))
                 {
-                    _log.Warning("QEMU (pid {0}) did not quit within {1} s: killing it", _qemu.Pid, QuitGrace.TotalSeconds);
+                    _log.Warning("QEMU (pid {Pid}) did not quit within {Seconds} s: killing it", _qemu.Pid, QuitGrace.TotalSeconds);
                 }
             }
             _qemu.Dispose();

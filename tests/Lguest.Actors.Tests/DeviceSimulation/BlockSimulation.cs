@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Tests.Support;

@@ -2,6 +2,8 @@ using System.Diagnostics.Metrics;
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Metrics;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Tests.Devices;

@@ -2,6 +2,8 @@ using System.Runtime.ExceptionServices;
 using Akka.Actor;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Engines;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit.LguestModel;
 using Lguest.DeviceTestKit;
 using Lguest.DeviceTestKit.Virtqueue;

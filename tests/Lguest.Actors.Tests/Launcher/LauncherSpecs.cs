@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.Actors.Tests.Support;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;

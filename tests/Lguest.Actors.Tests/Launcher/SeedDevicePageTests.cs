@@ -1,6 +1,7 @@
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.Actors.Tests.DeviceSimulation;
 using Lguest.Actors.Tests.Support;
 using Xunit.Abstractions;

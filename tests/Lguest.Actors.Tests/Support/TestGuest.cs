@@ -1,5 +1,6 @@
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Engines;
 using Lguest.Actors.Launcher;
 using Lguest.Native.Interop;
 using Lguest.Native.Tests.Boot;

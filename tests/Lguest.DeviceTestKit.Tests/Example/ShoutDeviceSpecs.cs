@@ -1,5 +1,6 @@
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit.Rig;
 using Xunit.Abstractions;
 

@@ -1,6 +1,7 @@
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Block;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;
 

@@ -3,6 +3,7 @@ using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Block;
+using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Tests.Devices.Block;
 

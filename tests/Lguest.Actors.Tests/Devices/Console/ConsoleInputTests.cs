@@ -1,5 +1,6 @@
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;
 

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Net;
+using Lguest.Actors.Metrics;
 
 namespace Lguest.Actors.Tests.Devices.Net;
 

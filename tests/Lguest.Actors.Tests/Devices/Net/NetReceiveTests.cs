@@ -1,6 +1,7 @@
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Net;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Virtio;
 
 namespace Lguest.Actors.Tests.Devices.Net;

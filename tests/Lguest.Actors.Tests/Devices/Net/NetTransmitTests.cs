@@ -1,5 +1,6 @@
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Tests.Devices.Net;
 

@@ -2,6 +2,7 @@ using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Rng;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Virtio;
 
 namespace Lguest.Actors.Tests.Devices.Rng;

@@ -1,6 +1,7 @@
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit.LguestModel;
 using Lguest.DeviceTestKit;
 using Lguest.Actors.Launcher;

@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Lguest.Native.Interop;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
 /// The thread that waits in accept(2) on a device's socket and Tells the back-end actor about each front end.

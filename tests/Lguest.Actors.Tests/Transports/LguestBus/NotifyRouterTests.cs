@@ -1,6 +1,6 @@
-using Lguest.Actors.Launcher;
+using Lguest.Actors.Transports.LguestBus;
 
-namespace Lguest.Actors.Tests.Launcher;
+namespace Lguest.Actors.Tests.Transports.LguestBus;
 
 public sealed class NotifyRouterTests
 {

@@ -1,9 +1,8 @@
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
-using Lguest.Actors.Engines;
 using Lguest.Native.Interop;
 
-namespace Lguest.Actors.Launcher;
+namespace Lguest.Actors.Engines;
 
 /// <summary>
 /// What a guest is given from outside the configuration: how to make its engine and devices, where its console

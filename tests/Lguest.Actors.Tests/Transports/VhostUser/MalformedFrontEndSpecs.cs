@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.Actors.Tests.Devices;
 using Lguest.Actors.Tests.Support;
 using Lguest.Native.Interop;
@@ -10,7 +11,7 @@ using Lguest.Native.VhostUser;
 using Lguest.Native.Virtio;
 using Xunit.Abstractions;
 
-namespace Lguest.Actors.Tests.Engines.VhostUser;
+namespace Lguest.Actors.Tests.Transports.VhostUser;
 
 /// <summary>
 /// Each class of malformed message, sent to the running back end (the connection actor, not just the session):

@@ -1,4 +1,4 @@
-namespace Lguest.Actors.Launcher;
+namespace Lguest.Actors.Supervision;
 
 /// <summary>The guest actor's report to the launcher: the guest is over, and this is how the process should end.</summary>
 internal sealed record GuestFinished(LauncherExit Exit);

@@ -1,6 +1,6 @@
 using Lguest.Native.Interop;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>What the listener and reader threads Tell their actors; the threads decide nothing.</summary>
 internal static class VhostUserProtocolMessages

@@ -2,9 +2,10 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Supervision;
 using Lguest.Native.VhostUser;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
 /// One device served on one socket, for as long as the launcher runs: it owns the device model (the open disk file,
@@ -42,7 +43,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
             // queues and memory, so the newest waits for that instead of being refused; an older waiter gives way.
             if (_waiting is not null)
             {
-                _log.Warning("{0}: another front end connected to {1}; dropping the one that was waiting", _device.Name, _socketPath);
+                _log.Warning("{Device}: another front end connected to {Socket}; dropping the one that was waiting", _device.Name, _socketPath);
                 _waiting.Dispose();
             }
             _waiting = accepted.Socket;
@@ -61,7 +62,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
             }
             else
             {
-                _log.Info("{0}: waiting for a front end on {1}", _device.Name, _socketPath);
+                _log.Info("{Device}: waiting for a front end on {Socket}", _device.Name, _socketPath);
             }
         });
         Receive<VhostUserProtocolMessages.ListenerFailed>(f =>
@@ -79,25 +80,13 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     /// </summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
     {
-        if (FrontEndCause(failure) is { } cause)
+        if (LauncherFailure.CauseOfType<VhostUserProtocolException>(failure) is { } cause)
         {
-            _log.Warning("{0}: guest error, disconnecting the front end: {1}", _device.Name, cause.Message);
+            _log.Warning("{Device}: guest error, disconnecting the front end: {Reason}", _device.Name, cause.Message);
             return Directive.Stop;
         }
         return Directive.Escalate;
     }, loggingEnabled: false); // a dropped connection is logged above as one line; escalations are logged once, by the service
-
-    private static VhostUserProtocolException? FrontEndCause(Exception failure)
-    {
-        for (Exception? e = failure; e is not null; e = e.InnerException)
-        {
-            if (e is VhostUserProtocolException cause)
-            {
-                return cause;
-            }
-        }
-        return null;
-    }
 
     private void Serve(Native.Interop.FileDescriptor socket)
     {
@@ -109,7 +98,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     protected override void PreStart()
     {
         _listener = new SocketListener(_socketPath, Self);
-        _log.Info("{0}: serving vhost-user on {1}", _device.Name, _socketPath);
+        _log.Info("{Device}: serving vhost-user on {Socket}", _device.Name, _socketPath);
     }
 
     protected override void PostStop()

@@ -1,4 +1,4 @@
-namespace Lguest.Actors.Devices;
+namespace Lguest.Actors.Supervision;
 
 /// <summary>
 /// The guest broke the rules in a way the device cannot answer on the ring (a request with no status byte, output

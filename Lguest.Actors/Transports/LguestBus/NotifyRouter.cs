@@ -1,4 +1,4 @@
-namespace Lguest.Actors.Launcher;
+namespace Lguest.Actors.Transports.LguestBus;
 
 /// <summary>Where a NOTIFY address leads.</summary>
 internal abstract record NotifyTarget

@@ -2,7 +2,7 @@ using Lguest.Actors.Devices;
 using Lguest.Native.VhostUser;
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>What each device offers a vhost-user front end.</summary>
 internal static class VhostUserDevices

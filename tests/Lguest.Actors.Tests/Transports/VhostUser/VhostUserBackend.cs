@@ -1,11 +1,13 @@
 using Akka.Actor;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Engines;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.Actors.Tests.Support;
 using Lguest.Native.Interop;
 
-namespace Lguest.Actors.Tests.Engines.VhostUser;
+namespace Lguest.Actors.Tests.Transports.VhostUser;
 
 /// <summary>Our back end, in the test's actor system, serving one device on its socket with engine = vhost-user.</summary>
 internal static class VhostUserBackend

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace Lguest.Actors.Devices;
+namespace Lguest.Actors.Metrics;
 
 /// <summary>
 /// The "Lguest.Devices" meter: what every device did, tagged with the device's name, for dotnet-counters or an

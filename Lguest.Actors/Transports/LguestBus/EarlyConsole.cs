@@ -1,7 +1,7 @@
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Launcher;
+namespace Lguest.Actors.Transports.LguestBus;
 
 /// <summary>
 /// Before the virtio console is up, a guest prints by notifying the address of a NUL-terminated string. The seed

@@ -2,9 +2,9 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
-using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
 /// engine = vhost-user: no guest of our own. The devices are served to a front end (QEMU) that runs the guest, each
@@ -30,16 +30,14 @@ internal sealed class VhostUserService : ReceiveActor
             {
                 // A host resource that cannot be had (a tap without CAP_NET_ADMIN, a missing bridge) is a host
                 // failure: one line and exit 1, and the devices already made are released as their actors stop.
-                string message = $"device {number + 1} ({device.Socket}): {LauncherActor.Describe(e)}";
-                _log.Debug(e, "device creation failed: {Reason}", message);
-                _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+                LauncherFailure.End(_exit, _log, "device creation", e, prefix: $"device {number + 1} ({device.Socket})");
                 Context.Stop(Self);
                 break;
             }
             Context.ActorOf(
                 VhostUserBackendActor.Props(model, device.Socket!, settings.Supervision), $"{++number}-{model.Name}");
         }
-        Receive<LauncherActor.Shutdown>(_ =>
+        Receive<Shutdown>(_ =>
         {
             _exit.TrySetResult(new LauncherExit(LauncherExit.PoweredOff, "stopped"));
             Context.Stop(Self);
@@ -52,9 +50,7 @@ internal sealed class VhostUserService : ReceiveActor
     /// <summary>Whatever a back end escalates ends the service with exit code 1 and one line, as a device failure does under lguest.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
     {
-        string message = LauncherActor.Describe(failure);
-        _log.Debug(failure, "service failed: {Reason}", message);
-        _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+        LauncherFailure.End(_exit, _log, "service", failure);
         Context.Stop(Self);
         return Directive.Stop;
     }, loggingEnabled: false); // the host prints the one line; the trace is for --verbose

@@ -2,7 +2,7 @@ using Akka.Actor;
 using Lguest.Native.Interop;
 using Lguest.Native.VhostUser;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
 /// The thread that reads a front end's messages and Tells the connection actor each one; a malformed message or a

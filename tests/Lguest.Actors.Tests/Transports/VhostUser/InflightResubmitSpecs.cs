@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.Actors.Tests.Devices;
 using Lguest.Actors.Tests.Support;
 using Lguest.Native.Interop;
@@ -9,7 +10,7 @@ using Lguest.Native.VhostUser;
 using Lguest.Native.Virtio;
 using Xunit.Abstractions;
 
-namespace Lguest.Actors.Tests.Engines.VhostUser;
+namespace Lguest.Actors.Tests.Transports.VhostUser;
 
 /// <summary>
 /// A front end comes back to the block device with the inflight region of a back end that died holding requests:

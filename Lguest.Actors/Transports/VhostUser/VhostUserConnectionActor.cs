@@ -3,15 +3,17 @@ using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 using Lguest.Native.VhostUser;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
 /// One front end (QEMU) connected to one device's socket. It answers the protocol through a
 /// <see cref="VhostUserSession"/>, and the session's ring starts and stops become queue starts and stops on a device
-/// actor of its own, so the same queue actors, on the same eventfd-pinned threads, serve QEMU as served lguest.
+/// actor of its own, so the same queue actors serve QEMU as serve lguest: each on an event-loop thread of its own
+/// (the queue dispatcher) that sleeps in poll() on the kick eventfd the front end sent with SET_VRING_KICK.
 ///
 /// Stopping a ring is synchronous in the protocol (GET_VRING_BASE answers with where the ring stopped, and a new
 /// memory table must not be mapped while a queue still reads the old one), but no dispatcher thread ever waits: a
@@ -69,7 +71,7 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
         _session = new VhostUserSession(VhostUserDevices.OptionsFor(_device), new RingControl(this));
         _reader = new MessageReader(_channel, Self);
         Timers.StartSingleTimer("handshake", new VhostUserProtocolMessages.HandshakeDeadline(), HandshakeDeadline);
-        _log.Info("{0}: front end connected", _device.Name);
+        _log.Info("{Device}: front end connected", _device.Name);
     }
 
     /// <summary>Children (the device and its queues) have stopped by now: memory and fds can go.</summary>
@@ -117,11 +119,11 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
         {
             if (d.GuestError)
             {
-                _log.Warning("{0}: guest error, disconnecting: {1}", _device.Name, d.Reason);
+                _log.Warning("{Device}: guest error, disconnecting: {Reason}", _device.Name, d.Reason);
             }
             else
             {
-                _log.Info("{0}: {1}", _device.Name, d.Reason);
+                _log.Info("{Device}: {Reason}", _device.Name, d.Reason);
             }
             Context.Stop(Self);
         });
@@ -131,7 +133,7 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
         {
             if (!_session!.HasOwner)
             {
-                _log.Warning("{0}: guest error, disconnecting: the front end did not send SET_OWNER within {1} s of connecting",
+                _log.Warning("{Device}: guest error, disconnecting: the front end did not send SET_OWNER within {Seconds} s of connecting",
                     _device.Name, HandshakeDeadline.TotalSeconds);
                 Context.Stop(Self);
             }
@@ -140,7 +142,7 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
         {
             // vhost-user has no status byte for DEVICE_NEEDS_RESET; dropping the connection is how a back end asks
             // the front end to set the device up afresh (QEMU re-negotiates everything when it reconnects).
-            _log.Warning("{0}: guest error, disconnecting so the front end re-initialises the device: {1}", _device.Name, n.Reason);
+            _log.Warning("{Device}: guest error, disconnecting so the front end re-initialises the device: {Reason}", _device.Name, n.Reason);
             Context.Stop(Self);
         });
     }
@@ -229,18 +231,18 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
         }
         catch (VhostUserProtocolException e)
         {
-            _log.Warning("{0}: the front end broke the protocol, disconnecting: {1}", _device.Name, e.Message);
+            _log.Warning("{Device}: the front end broke the protocol, disconnecting: {Reason}", _device.Name, e.Message);
             Context.Stop(Self);
             return;
         }
         if (outcome.Rejection is { } rejected)
         {
-            _log.Warning("{0}: refused {1}: {2}", _device.Name, outcome.Request, rejected.Message);
+            _log.Warning("{Device}: refused {Request}: {Reason}", _device.Name, outcome.Request, rejected.Message);
         }
         else if (outcome.Request is VhostUserRequest.GetInflightFd or VhostUserRequest.SetInflightFd && _session!.Inflight is { } inflight)
         {
             // Once per connection: says whether a restart of this back end can finish what it had in flight.
-            _log.Info("{0}: {1}: requests in flight are tracked in a shared region ({2} queue(s) of {3})", _device.Name, outcome.Request, inflight.NumQueues, inflight.QueueSize);
+            _log.Info("{Device}: {Request}: requests in flight are tracked in a shared region ({Queues} queue(s) of {QueueSize})", _device.Name, outcome.Request, inflight.NumQueues, inflight.QueueSize);
         }
         using FileDescriptor? replyFd = outcome.ReplyFd;
         if (outcome.Reply is { } reply)
@@ -251,7 +253,7 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
             }
             catch (SystemCallException e)
             {
-                _log.Info("{0}: the front end went away or stopped reading while we replied: {1}", _device.Name, e.Message);
+                _log.Info("{Device}: the front end went away or stopped reading while we replied: {Reason}", _device.Name, e.Message);
                 Context.Stop(Self);
             }
         }
@@ -293,7 +295,7 @@ internal sealed class VhostUserConnectionActor : ReceiveActor, IWithUnboundedSta
             position,
             ring.Inflight);
         _served[ring.Index] = new ServedRing(ring, position);
-        _log.Debug("{0}: serving ring {1} ({2}) from available index {3}", _device.Name, ring.Index, wiring.Name, ring.Base);
+        _log.Debug("{Device}: serving ring {Ring} ({Queue}) from available index {Available}", _device.Name, ring.Index, wiring.Name, ring.Base);
         _deviceActor!.Tell(new DeviceProtocol.StartQueue(ring.Memory, _session!.AckedFeatures, wiring));
     }
 

@@ -1,6 +1,6 @@
 using Lguest.Actors.Configuration;
 
-namespace Lguest.Actors.Devices;
+namespace Lguest.Actors.Supervision;
 
 /// <summary>
 /// How many restart-device recoveries a device may still spend within the sliding window. It belongs to the device,

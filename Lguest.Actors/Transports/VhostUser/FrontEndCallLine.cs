@@ -2,7 +2,7 @@ using Lguest.Actors.Queues;
 using Lguest.Native.Interop;
 using Lguest.Native.VhostUser;
 
-namespace Lguest.Actors.Engines.VhostUser;
+namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
 /// The interrupt line of a vhost-user ring: a write to the front end's call eventfd, which the session has checked is
