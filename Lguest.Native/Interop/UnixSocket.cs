@@ -16,25 +16,49 @@ public static unsafe class UnixSocket
     /// <summary>
     /// Binds a close-on-exec listening socket to <paramref name="path"/>. A socket file left behind by an earlier
     /// run is removed first; any other kind of file there is an error, so a typo never deletes someone's data.
+    /// The socket is bound under a private name beside the path and renamed into place once it listens: bind()
+    /// creates the file before listen(), and a front end (QEMU, a script) that connects as soon as the file appears
+    /// would otherwise be refused in between.
     /// </summary>
     public static FileDescriptor Listen(string path, int backlog = 1)
     {
         ArgumentNullException.ThrowIfNull(path);
-        UnixSocketAddress address = AddressOf(path);
+        AddressOf(path);
         RemoveStaleSocket(path);
+        string binding = BindingName(path);
+        UnixSocketAddress address = AddressOf(binding);
         FileDescriptor socket = Create();
         try
         {
             using FileDescriptor.Lease fd = socket.Borrow();
             SystemCall.ThrowIfFailed(Linux.bind(fd.Number, (Tmds.Linux.sockaddr*)&address, sizeof(UnixSocketAddress)), $"bind unix socket {path}");
             SystemCall.ThrowIfFailed(Linux.listen(fd.Number, backlog), $"listen on unix socket {path}");
+            if (binding != path)
+            {
+                File.Move(binding, path, overwrite: true); // rename(2): atomic, the socket keeps listening
+            }
         }
         catch
         {
             socket.Dispose();
+            if (binding != path)
+            {
+                File.Delete(binding);
+            }
             throw;
         }
         return socket;
+    }
+
+    /// <summary>
+    /// A name in the same directory (rename() does not cross file systems) that no other listener uses; the path
+    /// itself when the longer name would not fit in sun_path, in which case the short window stays.
+    /// </summary>
+    private static string BindingName(string path)
+    {
+        string directory = Path.GetDirectoryName(path) is { Length: > 0 } d ? d : ".";
+        string candidate = Path.Combine(directory, $".{Environment.ProcessId:x}.{Random.Shared.Next():x8}.binding");
+        return Encoding.UTF8.GetByteCount(candidate) < UnixSocketAddress.PathCapacity ? candidate : path;
     }
 
     /// <summary>Waits for the next connection and returns it, close-on-exec.</summary>
