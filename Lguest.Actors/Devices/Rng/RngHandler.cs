@@ -7,7 +7,8 @@ namespace Lguest.Actors.Devices.Rng;
 /// <summary>
 /// Fills each chain's writable buffers from the entropy source, up to the per-request cap. Short reads actually
 /// happen quite a bit with /dev/random, so we loop until the request is full; a source that ends or fails is the
-/// host's problem and takes the launcher down, as it did in the seed.
+/// host's problem and takes the launcher down, as it did in the seed. Entropy is always there, so there is no host
+/// source to wait on: only the guest's buffers are ever missing.
 /// </summary>
 internal sealed class RngHandler : IQueueHandler
 {
