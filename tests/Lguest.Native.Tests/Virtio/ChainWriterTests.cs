@@ -97,21 +97,15 @@ public sealed class ChainWriterTests
     {
         using var f = new ChainFixture();
         f.Pop(Out(DataArea, 10));
-        ChainWriter writer = f.Writer();
 
-        writer.MarkWritten(10);
-        bool threw = false;
-        try
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
         {
+            ChainWriter writer = f.Writer();
+            writer.MarkWritten(10);
             writer.MarkWritten(1);
-        }
-        catch (ArgumentOutOfRangeException)
-        {
-            threw = true;
-        }
+        });
 
-        Assert.True(threw);
-        Assert.Equal(10UL, writer.BytesWritten);
+        Assert.Equal(10UL, f.Chain.BytesWritten);
     }
 
     [Fact]
@@ -155,16 +149,7 @@ public sealed class ChainWriterTests
         Assert.Equal(0UL, writer.Available);
         Assert.Equal(0, writer.Write("x"u8));
         Assert.False(writer.TryWriteObject((byte)1));
-        bool threw = false;
-        try
-        {
-            writer.SplitOffTail(1);
-        }
-        catch (ArgumentOutOfRangeException)
-        {
-            threw = true;
-        }
-        Assert.True(threw);
+        Assert.Throws<ArgumentOutOfRangeException>(() => f.Writer().SplitOffTail(1));
     }
 
     [Fact]
