@@ -14,28 +14,30 @@ internal static class ChainRules
     /// <summary>Host iovecs per chain: readv/writev take at most IOV_MAX, and no honest driver gets near it.</summary>
     public const int MaxIoVectors = 1024;
 
-    public static void RequireNoReadable(DescriptorChain chain, string device, string queue)
+    /// <summary>Why: a queue the device only writes to has no use for a request, and a readable buffer there is a driver bug.</summary>
+    public static void RequireNoReadable(in ChainReader readable, string device, string queue)
     {
-        if (chain.ReadableCount != 0)
+        if (readable.BufferCount != 0)
         {
-            throw new GuestRequestException($"{device}: readable buffers in the {queue} queue (chain {chain.HeadIndex})");
+            throw new GuestRequestException($"{device}: readable buffers in the {queue} queue (chain {readable.HeadIndex})");
         }
     }
 
-    public static void RequireNoWritable(DescriptorChain chain, string device, string queue)
+    /// <summary>Why: a queue the device only reads from has nowhere to answer, and a writable buffer there is a driver bug.</summary>
+    public static void RequireNoWritable(in ChainWriter writable, string device, string queue)
     {
-        if (chain.WritableCount != 0)
+        if (writable.BufferCount != 0)
         {
-            throw new GuestRequestException($"{device}: writable buffers in the {queue} queue (chain {chain.HeadIndex})");
+            throw new GuestRequestException($"{device}: writable buffers in the {queue} queue (chain {writable.HeadIndex})");
         }
     }
 
     /// <summary>A translation result of -1: the chain has more pieces than one system call takes.</summary>
-    public static int RequireTranslated(int count, DescriptorChain chain, string device)
+    public static int RequireTranslated(int count, ushort head, string device)
     {
         if (count < 0)
         {
-            throw new GuestRequestException($"{device}: chain {chain.HeadIndex} needs more than {MaxIoVectors} host buffers");
+            throw new GuestRequestException($"{device}: chain {head} needs more than {MaxIoVectors} host buffers");
         }
         return count;
     }

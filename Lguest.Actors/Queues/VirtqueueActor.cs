@@ -152,7 +152,7 @@ internal sealed class VirtqueueActor : UntypedActor
             while (true)
             {
                 queue.DisableNotifications();
-                DrainResult result = _handler.Drain(queue, _chain, BatchBudget);
+                DrainResult result = QueueDrainer.Drain(_handler, queue, _chain, BatchBudget);
                 if (queue.NeedsNotification())
                 {
                     _wiring.Interrupt.Raise();

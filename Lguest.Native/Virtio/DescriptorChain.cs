@@ -47,6 +47,12 @@ public sealed class DescriptorChain
     /// <summary>Total bytes the device may write.</summary>
     public ulong WritableBytes { get; private set; }
 
+    /// <summary>
+    /// What the device wrote into this chain so far, kept by <see cref="ChainWriter"/> and its splits: the used length.
+    /// It lives here, on the caller's reused snapshot, so writers split from one another share it without allocating.
+    /// </summary>
+    public ulong BytesWritten { get; internal set; }
+
     internal void Begin(ushort head)
     {
         HeadIndex = head;
@@ -54,6 +60,7 @@ public sealed class DescriptorChain
         ReadableCount = 0;
         ReadableBytes = 0;
         WritableBytes = 0;
+        BytesWritten = 0;
     }
 
     /// <summary>

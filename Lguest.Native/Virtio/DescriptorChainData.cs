@@ -4,114 +4,58 @@ using Lguest.Native.Memory;
 namespace Lguest.Native.Virtio;
 
 /// <summary>
-/// Moving bytes between a popped chain and the device, by offset into the chain's readable or writable part, so a
-/// device never cares how the driver happened to split a request into buffers (§2.7.4.1: no assumptions about
-/// framing). Works from the snapshot only; nothing here allocates.
+/// Random access, by offset, into a popped chain's readable or writable part, for test device sides that look at
+/// a chain from outside. Devices use <see cref="ChainReader"/> and <see cref="ChainWriter"/>, which walk forward
+/// and count the used length; this is the same walk (<see cref="ChainCursor"/>) started at an offset.
 /// </summary>
 public static class DescriptorChainData
 {
     /// <summary>
-    /// Copies the readable part, from <paramref name="offset"/> on, into <paramref name="destination"/>: how a
-    /// device reads a request header. Returns the bytes copied, fewer than asked when the chain is shorter.
+    /// Copies the readable part, from <paramref name="offset"/> on, into <paramref name="destination"/>. Returns the
+    /// bytes copied, fewer than asked when the chain is shorter.
     /// </summary>
     public static int CopyFromReadable(this DescriptorChain chain, GuestMemory memory, ulong offset, Span<byte> destination)
     {
-        ArgumentNullException.ThrowIfNull(chain);
-        ArgumentNullException.ThrowIfNull(memory);
-        int copied = 0;
-        foreach (ChainBuffer buffer in chain.Readable)
-        {
-            if (destination.IsEmpty)
-            {
-                break;
-            }
-            if (offset >= buffer.Length)
-            {
-                offset -= buffer.Length;
-                continue;
-            }
-            int chunk = (int)Math.Min(buffer.Length - offset, (ulong)destination.Length);
-            memory.Read(buffer.Address + offset, destination[..chunk]);
-            destination = destination[chunk..];
-            copied += chunk;
-            offset = 0;
-        }
-        return copied;
+        ChainCursor cursor = Readable(chain, memory, offset);
+        return cursor.CopyOut(memory, destination);
     }
 
     /// <summary>
-    /// Copies <paramref name="source"/> into the writable part from <paramref name="offset"/> on: how a device
-    /// writes a reply or a status byte. Bounded by <see cref="DescriptorChain.WritableBytes"/>; returns the bytes
-    /// written, which is what the device reports as the used length.
+    /// Copies <paramref name="source"/> into the writable part from <paramref name="offset"/> on, bounded by
+    /// <see cref="DescriptorChain.WritableBytes"/>; returns the bytes written.
     /// </summary>
     public static int CopyToWritable(this DescriptorChain chain, GuestMemory memory, ulong offset, ReadOnlySpan<byte> source)
     {
-        ArgumentNullException.ThrowIfNull(chain);
-        ArgumentNullException.ThrowIfNull(memory);
-        int written = 0;
-        foreach (ChainBuffer buffer in chain.Writable)
-        {
-            if (source.IsEmpty)
-            {
-                break;
-            }
-            if (offset >= buffer.Length)
-            {
-                offset -= buffer.Length;
-                continue;
-            }
-            int chunk = (int)Math.Min(buffer.Length - offset, (ulong)source.Length);
-            memory.Write(buffer.Address + offset, source[..chunk]);
-            source = source[chunk..];
-            written += chunk;
-            offset = 0;
-        }
-        return written;
+        ChainCursor cursor = Writable(chain, memory, offset);
+        return cursor.CopyIn(memory, source);
     }
 
     /// <summary>
-    /// Host iovecs for up to <paramref name="length"/> bytes of the readable part from <paramref name="offset"/>,
-    /// so a device can writev() guest memory without copying. Returns the count, or -1 if
-    /// <paramref name="into"/> is too small.
+    /// Host iovecs for up to <paramref name="length"/> bytes of the readable part from <paramref name="offset"/>.
+    /// Returns the count, or -1 if <paramref name="into"/> is too small.
     /// </summary>
     public static int GetReadableIoVectors(this DescriptorChain chain, GuestMemory memory, Span<IoVector> into, ulong offset = 0, ulong length = ulong.MaxValue)
-    {
-        ArgumentNullException.ThrowIfNull(chain);
-        return Translate(chain.Readable, memory, into, offset, length);
-    }
+        => Readable(chain, memory, offset).Translate(memory, length, into);
 
-    /// <summary>Host iovecs for the writable part, for a zero-copy readv() into guest memory; see <see cref="GetReadableIoVectors"/>.</summary>
+    /// <summary>Host iovecs for the writable part; see <see cref="GetReadableIoVectors"/>.</summary>
     public static int GetWritableIoVectors(this DescriptorChain chain, GuestMemory memory, Span<IoVector> into, ulong offset = 0, ulong length = ulong.MaxValue)
+        => Writable(chain, memory, offset).Translate(memory, length, into);
+
+    private static ChainCursor Readable(DescriptorChain chain, GuestMemory memory, ulong offset)
     {
         ArgumentNullException.ThrowIfNull(chain);
-        return Translate(chain.Writable, memory, into, offset, length);
+        ArgumentNullException.ThrowIfNull(memory);
+        var cursor = new ChainCursor(chain.Readable, chain.ReadableBytes);
+        cursor.Advance(Math.Min(offset, cursor.Remaining));
+        return cursor;
     }
 
-    private static int Translate(ReadOnlySpan<ChainBuffer> buffers, GuestMemory memory, Span<IoVector> into, ulong offset, ulong length)
+    private static ChainCursor Writable(DescriptorChain chain, GuestMemory memory, ulong offset)
     {
+        ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(memory);
-        int count = 0;
-        foreach (ChainBuffer buffer in buffers)
-        {
-            if (length == 0)
-            {
-                break;
-            }
-            if (offset >= buffer.Length)
-            {
-                offset -= buffer.Length;
-                continue;
-            }
-            ulong chunk = Math.Min(buffer.Length - offset, length);
-            int added = memory.Translate(buffer.Address + offset, chunk, into[count..]);
-            if (added < 0)
-            {
-                return -1;
-            }
-            count += added;
-            length -= chunk;
-            offset = 0;
-        }
-        return count;
+        var cursor = new ChainCursor(chain.Writable, chain.WritableBytes);
+        cursor.Advance(Math.Min(offset, cursor.Remaining));
+        return cursor;
     }
 }

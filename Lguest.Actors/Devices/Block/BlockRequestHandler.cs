@@ -18,8 +18,6 @@ internal sealed class BlockRequestHandler : IQueueHandler
     private readonly BlockDisk _disk;
     private readonly DeviceCounters _counters;
     private readonly IoVector[] _vectors = ChainRules.NewIoVectors();
-    private readonly byte[] _header = new byte[BlockProtocol.HeaderSize];
-    private readonly byte[] _status = new byte[1];
     private bool _failing;
 
     public BlockRequestHandler(BlockDisk disk, DeviceCounters counters)
@@ -28,70 +26,65 @@ internal sealed class BlockRequestHandler : IQueueHandler
         _counters = counters;
     }
 
-    public FileDescriptor? Source => null;
-
-    public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
+    /// <summary>
+    /// Why: one request, header in, data either way, status out. The status writer is split off the end first, so
+    /// the data can never run into it and the used length (data written + 1) falls out of the writers.
+    /// </summary>
+    public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
     {
-        for (int done = 0; done < budget; done++)
+        if (writable.Available == 0)
         {
-            if (!queue.TryPop(chain))
-            {
-                return DrainResult.RingEmpty;
-            }
-            if (chain.WritableBytes == 0)
-            {
-                throw new GuestRequestException($"block: request {chain.HeadIndex} has no status byte");
-            }
-            if (chain.CopyFromReadable(queue.Memory, 0, _header) < BlockProtocol.HeaderSize)
-            {
-                throw new GuestRequestException($"block: request {chain.HeadIndex} has a header of {chain.ReadableBytes} bytes, not {BlockProtocol.HeaderSize}");
-            }
-            (uint type, ulong sector) = BlockProtocol.ParseHeader(_header);
-            (byte status, uint data) = _disk.Failed ? (BlockProtocol.StatusIoError, 0u) : Serve(queue, chain, type, sector);
-
-            _status[0] = status;
-            chain.CopyToWritable(queue.Memory, chain.WritableBytes - 1, _status);
-            queue.AddUsed(chain.HeadIndex, data + 1);
-            _counters.Request();
+            throw new GuestRequestException($"block: request {writable.HeadIndex} has no status byte");
         }
-        return DrainResult.BudgetSpent;
+        Span<byte> header = stackalloc byte[BlockProtocol.HeaderSize];
+        int got = readable.Read(header);
+        if (got < BlockProtocol.HeaderSize)
+        {
+            throw new GuestRequestException($"block: request {readable.HeadIndex} has a header of {got} bytes, not {BlockProtocol.HeaderSize}");
+        }
+        (uint type, ulong sector) = BlockProtocol.ParseHeader(header);
+        ChainWriter status = writable.SplitOffTail(1);
+        byte result = _disk.Failed ? BlockProtocol.StatusIoError : Serve(ref readable, ref writable, type, sector);
+        status.TryWriteObject(result);
+        _counters.Request();
+        return HandlerOutcome.Used;
     }
 
     public void Dispose()
     {
     }
 
-    /// <summary>Carries out one request: its status and how many bytes it wrote into the guest's buffers.</summary>
-    private (byte Status, uint Data) Serve(SplitQueue queue, DescriptorChain chain, uint type, ulong sector)
+    /// <summary>Carries out one request, writing any data it returns into <paramref name="data"/>; returns its status.</summary>
+    private byte Serve(ref ChainReader request, ref ChainWriter data, uint type, ulong sector)
     {
         // By exact type: the seed tested bits, which made FLUSH_OUT (5) a write and every odd number one too.
         switch (type)
         {
             case BlockProtocol.TypeIn:
-                return Read(queue, chain, sector);
+                return Read(ref data, sector);
             case BlockProtocol.TypeOut:
-                return (Write(queue, chain, sector), 0);
+                return Write(ref request, sector);
             case BlockProtocol.TypeFlush:
-                return (_disk.TryFlush() ? BlockProtocol.StatusOk : BlockProtocol.StatusIoError, 0);
+                return _disk.TryFlush() ? BlockProtocol.StatusOk : BlockProtocol.StatusIoError;
             case BlockProtocol.TypeGetId:
-                int length = (int)Math.Min((ulong)BlockProtocol.IdSize, chain.WritableBytes - 1);
-                int written = chain.CopyToWritable(queue.Memory, 0, _disk.Id.AsSpan(0, length));
-                return (BlockProtocol.StatusOk, (uint)written);
+                data.Write(_disk.Id.AsSpan(0, BlockProtocol.IdSize));
+                return BlockProtocol.StatusOk;
             default:
                 _counters.GuestError();
-                return (BlockProtocol.StatusUnsupported, 0);
+                return BlockProtocol.StatusUnsupported;
         }
     }
 
-    private (byte Status, uint Data) Read(SplitQueue queue, DescriptorChain chain, ulong sector)
+    /// <summary>Why: a read fills every data byte the guest offered, with one preadv straight into its buffers.</summary>
+    private byte Read(ref ChainWriter data, ulong sector)
     {
-        ulong length = chain.WritableBytes - 1;
+        ulong length = data.Available;
         if (!BlockProtocol.TryGetRange(sector, length, _disk.Capacity, out long offset))
         {
             _counters.GuestError();
-            return (BlockProtocol.StatusIoError, 0);
+            return BlockProtocol.StatusIoError;
         }
-        int count = ChainRules.RequireTranslated(chain.GetWritableIoVectors(queue.Memory, _vectors, 0, length), chain, "block");
+        int count = ChainRules.RequireTranslated(data.GetIoVectors(_vectors, length), data.HeadIndex, "block");
         long read;
         try
         {
@@ -101,30 +94,31 @@ internal sealed class BlockRequestHandler : IQueueHandler
         {
             // The guest can retry a failed read, and a disk with a bad patch should not take the launcher down.
             IoFailed($"reading {length} bytes at offset {offset} failed: {e.Message}");
-            return (BlockProtocol.StatusIoError, 0);
+            return BlockProtocol.StatusIoError;
         }
+        data.MarkWritten((ulong)read);
         _counters.Read(read);
 
         // Short only if the file shrank under us: what did arrive is reported, the request is not.
         if ((ulong)read != length)
         {
             IoFailed($"reading {length} bytes at offset {offset} returned {read}: the file is shorter than the {_disk.Capacity}-sector disk (truncated?)");
-            return (BlockProtocol.StatusIoError, (uint)read);
+            return BlockProtocol.StatusIoError;
         }
         IoSucceeded();
-        return (BlockProtocol.StatusOk, (uint)read);
+        return BlockProtocol.StatusOk;
     }
 
-    private byte Write(SplitQueue queue, DescriptorChain chain, ulong sector)
+    /// <summary>Why: a write takes every readable byte after the header, with one pwritev straight from the guest's buffers.</summary>
+    private byte Write(ref ChainReader request, ulong sector)
     {
-        ulong length = chain.ReadableBytes - BlockProtocol.HeaderSize;
+        ulong length = request.Remaining;
         if (_disk.ReadOnly || !BlockProtocol.TryGetRange(sector, length, _disk.Capacity, out long offset))
         {
             _counters.GuestError();
             return BlockProtocol.StatusIoError;
         }
-        int count = ChainRules.RequireTranslated(
-            chain.GetReadableIoVectors(queue.Memory, _vectors, BlockProtocol.HeaderSize, length), chain, "block");
+        int count = ChainRules.RequireTranslated(request.ConsumeIoVectors(_vectors, length), request.HeadIndex, "block");
         try
         {
             ScatterGatherIo.PWriteAll(_disk.File, _vectors.AsSpan(0, count), offset);

@@ -31,53 +31,52 @@ internal sealed class ConsoleInputHandler : IQueueHandler
 
     public FileDescriptor? Source => _input;
 
-    public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
+    /// <summary>
+    /// Why: a buffer is taken only when stdin has bytes for it. Once input has ended every buffer is taken and held,
+    /// so none waits in the ring to wake us.
+    /// </summary>
+    public SourceState CheckSource() => _state.Ended || IsReadable() ? SourceState.Ready : SourceState.Empty;
+
+    /// <summary>Why: one readv from stdin straight into the guest's buffers; the bytes read are the used length.</summary>
+    public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
     {
-        for (int done = 0; done < budget; done++)
+        ChainRules.RequireNoReadable(readable, "console", "input");
+        if (_state.Ended)
         {
-            if (_state.Ended)
-            {
-                return Swallow(queue, chain);
-            }
-            if (!IsReadable())
-            {
-                return DrainResult.SourceEmpty;
-            }
-            if (!queue.TryPop(chain))
-            {
-                return DrainResult.RingEmpty;
-            }
-            ChainRules.RequireNoReadable(chain, "console", "input");
-            if (chain.WritableBytes == 0)
-            {
-                throw new GuestRequestException($"console: input chain {chain.HeadIndex} has no room for a single byte");
-            }
-            int count = ChainRules.RequireTranslated(chain.GetWritableIoVectors(queue.Memory, _vectors), chain, "console");
-
-            long read;
-            try
-            {
-                read = ScatterGatherIo.ReadV(_input, _vectors.AsSpan(0, count));
-            }
-            catch (SystemCallException e)
-            {
-                _state.HeldChains++;
-                _state.End($"reading stdin failed: {Errno.Describe(e.Errno)}", failed: true);
-                continue;
-            }
-            if (read == 0)
-            {
-                _state.HeldChains++;
-                _state.End("end of input on stdin");
-                continue;
-            }
-
-            queue.AddUsed(chain.HeadIndex, (uint)read);
-            _counters.Request();
-            _counters.Read(read);
-            _state.Abort.Saw(read, FirstByte(queue, chain));
+            _state.HeldChains++;
+            return HandlerOutcome.Held;
         }
-        return DrainResult.BudgetSpent;
+        if (writable.Available == 0)
+        {
+            throw new GuestRequestException($"console: input chain {writable.HeadIndex} has no room for a single byte");
+        }
+        int count = ChainRules.RequireTranslated(writable.GetIoVectors(_vectors), writable.HeadIndex, "console");
+
+        long read;
+        try
+        {
+            read = ScatterGatherIo.ReadV(_input, _vectors.AsSpan(0, count));
+        }
+        catch (SystemCallException e)
+        {
+            _state.HeldChains++;
+            _state.End($"reading stdin failed: {Errno.Describe(e.Errno)}", failed: true);
+            return HandlerOutcome.Held;
+        }
+        if (read == 0)
+        {
+            _state.HeldChains++;
+            _state.End("end of input on stdin");
+            return HandlerOutcome.Held;
+        }
+
+        writable.MarkWritten((ulong)read);
+        _counters.Request();
+        _counters.Read(read);
+        Span<byte> first = stackalloc byte[1];
+        writable.ReadBack(first);
+        _state.Abort.Saw(read, first[0]);
+        return HandlerOutcome.Used;
     }
 
     public void Dispose()
@@ -93,29 +92,7 @@ internal sealed class ConsoleInputHandler : IQueueHandler
         catch (SystemCallException e)
         {
             _state.End($"polling stdin failed: {Errno.Describe(e.Errno)}", failed: true);
-            return true; // the next round swallows
+            return true; // the next chain is held
         }
-    }
-
-    private static byte FirstByte(SplitQueue queue, DescriptorChain chain)
-    {
-        foreach (ChainBuffer buffer in chain.Writable)
-        {
-            if (buffer.Length != 0)
-            {
-                return queue.Memory.Read<byte>(buffer.Address);
-            }
-        }
-        return 0;
-    }
-
-    private DrainResult Swallow(SplitQueue queue, DescriptorChain chain)
-    {
-        while (queue.TryPop(chain))
-        {
-            ChainRules.RequireNoReadable(chain, "console", "input");
-            _state.HeldChains++;
-        }
-        return DrainResult.RingEmpty;
     }
 }

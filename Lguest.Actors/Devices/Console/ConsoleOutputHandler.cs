@@ -22,32 +22,23 @@ internal sealed class ConsoleOutputHandler : IQueueHandler
         _counters = counters;
     }
 
-    /// <summary>Output needs only the guest's buffers.</summary>
-    public FileDescriptor? Source => null;
-
-    public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
+    /// <summary>Why: the whole chain goes to stdout in writev calls straight from guest memory; nothing is written back.</summary>
+    public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
     {
-        for (int done = 0; done < budget; done++)
+        ChainRules.RequireNoWritable(writable, "console", "output");
+        ulong length = readable.Remaining;
+        int count = ChainRules.RequireTranslated(readable.ConsumeIoVectors(_vectors), readable.HeadIndex, "console");
+        try
         {
-            if (!queue.TryPop(chain))
-            {
-                return DrainResult.RingEmpty;
-            }
-            ChainRules.RequireNoWritable(chain, "console", "output");
-            int count = ChainRules.RequireTranslated(chain.GetReadableIoVectors(queue.Memory, _vectors), chain, "console");
-            try
-            {
-                ScatterGatherIo.WriteAll(_output, _vectors.AsSpan(0, count));
-            }
-            catch (IOException e)
-            {
-                throw new HostDeviceException($"console: writing to stdout failed: {e.Message}", e);
-            }
-            queue.AddUsed(chain.HeadIndex, 0);
-            _counters.Request();
-            _counters.Written((long)chain.ReadableBytes);
+            ScatterGatherIo.WriteAll(_output, _vectors.AsSpan(0, count));
         }
-        return DrainResult.BudgetSpent;
+        catch (IOException e)
+        {
+            throw new HostDeviceException($"console: writing to stdout failed: {e.Message}", e);
+        }
+        _counters.Request();
+        _counters.Written((long)length);
+        return HandlerOutcome.Used;
     }
 
     public void Dispose()

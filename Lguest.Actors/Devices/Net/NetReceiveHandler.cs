@@ -34,43 +34,44 @@ internal sealed class NetReceiveHandler : IQueueHandler
     /// <summary>Whether a frame is waiting for a guest buffer.</summary>
     public bool HasPendingFrame => _pending != NoFrame;
 
-    public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
+    /// <summary>
+    /// Why: a chain is taken only with a frame in hand, so with the tap empty the guest's buffers stay in the ring.
+    /// A runt read from the tap is dropped here and costs a step of the batch, not a chain.
+    /// </summary>
+    public SourceState CheckSource()
     {
-        for (int done = 0; done < budget; done++)
+        if (_pending != NoFrame)
         {
-            if (_pending == NoFrame && !TryReceive())
-            {
-                return DrainResult.SourceEmpty;
-            }
-            if (_pending == NoFrame)
-            {
-                continue; // a runt, dropped
-            }
-            if (!queue.TryPop(chain))
-            {
-                return DrainResult.RingEmpty;
-            }
-            ChainRules.RequireNoReadable(chain, "net", "receive");
-            if (chain.WritableCount == 0)
-            {
-                throw new GuestRequestException($"net: receive chain {chain.HeadIndex} has no buffer to fill");
-            }
-
-            int length = _pending;
-            _pending = NoFrame;
-            if ((ulong)length > chain.WritableBytes)
-            {
-                // The guest reads a used length shorter than a header as a receive error and recycles the buffer.
-                queue.AddUsed(chain.HeadIndex, 0);
-                _counters.Drop();
-                continue;
-            }
-            chain.CopyToWritable(queue.Memory, 0, _frame.AsSpan(0, length));
-            queue.AddUsed(chain.HeadIndex, (uint)length);
-            _counters.Request();
-            _counters.Read(length);
+            return SourceState.Ready;
         }
-        return DrainResult.BudgetSpent;
+        if (!TryReceive())
+        {
+            return SourceState.Empty;
+        }
+        return _pending == NoFrame ? SourceState.Discarded : SourceState.Ready;
+    }
+
+    /// <summary>Why: the pending frame goes into the chain whole, or is dropped with a used length of 0 if it does not fit.</summary>
+    public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
+    {
+        ChainRules.RequireNoReadable(readable, "net", "receive");
+        if (writable.BufferCount == 0)
+        {
+            throw new GuestRequestException($"net: receive chain {writable.HeadIndex} has no buffer to fill");
+        }
+
+        int length = _pending;
+        _pending = NoFrame;
+        if ((ulong)length > writable.Available)
+        {
+            // The guest reads a used length shorter than a header as a receive error and recycles the buffer.
+            _counters.Drop();
+            return HandlerOutcome.Used;
+        }
+        writable.Write(_frame.AsSpan(0, length));
+        _counters.Request();
+        _counters.Read(length);
+        return HandlerOutcome.Used;
     }
 
     public void Dispose()

@@ -28,37 +28,29 @@ internal sealed class NetTransmitHandler : IQueueHandler
         _headerSize = headerSize;
     }
 
-    public FileDescriptor? Source => null;
-
-    public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
+    /// <summary>Why: one frame per chain, header and all, in one writev; a frame too short for its header is dropped.</summary>
+    public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
     {
-        for (int done = 0; done < budget; done++)
+        ChainRules.RequireNoWritable(writable, "net", "transmit");
+        if (readable.Remaining < (ulong)_headerSize)
         {
-            if (!queue.TryPop(chain))
-            {
-                return DrainResult.RingEmpty;
-            }
-            ChainRules.RequireNoWritable(chain, "net", "transmit");
-            if (chain.ReadableBytes < (ulong)_headerSize)
-            {
-                _counters.Drop();
-            }
-            else
-            {
-                Send(queue, chain);
-            }
-            queue.AddUsed(chain.HeadIndex, 0);
+            _counters.Drop();
         }
-        return DrainResult.BudgetSpent;
+        else
+        {
+            Send(ref readable);
+        }
+        return HandlerOutcome.Used;
     }
 
     public void Dispose()
     {
     }
 
-    private void Send(SplitQueue queue, DescriptorChain chain)
+    private void Send(ref ChainReader frame)
     {
-        int count = ChainRules.RequireTranslated(chain.GetReadableIoVectors(queue.Memory, _vectors), chain, "net");
+        ulong length = frame.Remaining;
+        int count = ChainRules.RequireTranslated(frame.ConsumeIoVectors(_vectors), frame.HeadIndex, "net");
         try
         {
             ScatterGatherIo.WriteV(_tap, _vectors.AsSpan(0, count));
@@ -74,6 +66,6 @@ internal sealed class NetTransmitHandler : IQueueHandler
             throw new HostDeviceException($"net: writing to the tap failed: {Errno.Describe(e.Errno)}", e);
         }
         _counters.Request();
-        _counters.Written((long)chain.ReadableBytes);
+        _counters.Written((long)length);
     }
 }

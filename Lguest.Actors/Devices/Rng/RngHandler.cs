@@ -9,7 +9,8 @@ namespace Lguest.Actors.Devices.Rng;
 /// <summary>
 /// Fills each chain's writable buffers from the entropy source, up to the per-request cap. Short reads actually
 /// happen quite a bit with /dev/random, so we loop until the request is full; a source that ends or fails is the
-/// host's problem and takes the launcher down, as it did in the seed.
+/// host's problem and takes the launcher down, as it did in the seed. Entropy is always there, so there is no host
+/// source to wait on: only the guest's buffers are ever missing.
 /// </summary>
 internal sealed class RngHandler : IQueueHandler
 {
@@ -27,26 +28,16 @@ internal sealed class RngHandler : IQueueHandler
         _counters = counters;
     }
 
-    /// <summary>Entropy is always there; only the guest's buffers are ever missing.</summary>
-    public FileDescriptor? Source => null;
-
-    public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
+    /// <summary>Why: each request gets as much entropy as it has room for, up to the cap; the bytes filled are the used length.</summary>
+    public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
     {
-        for (int done = 0; done < budget; done++)
-        {
-            if (!queue.TryPop(chain))
-            {
-                return DrainResult.RingEmpty;
-            }
-            ChainRules.RequireNoReadable(chain, "rng", "requests");
-            ulong wanted = Math.Min(chain.WritableBytes, _cap);
-            int count = ChainRules.RequireTranslated(chain.GetWritableIoVectors(queue.Memory, _vectors, 0, wanted), chain, "rng");
-            uint filled = (uint)Fill(_vectors.AsSpan(0, count));
-            queue.AddUsed(chain.HeadIndex, filled);
-            _counters.Request();
-            _counters.Read(filled);
-        }
-        return DrainResult.BudgetSpent;
+        ChainRules.RequireNoReadable(readable, "rng", "requests");
+        int count = ChainRules.RequireTranslated(writable.GetIoVectors(_vectors, _cap), writable.HeadIndex, "rng");
+        long filled = Fill(_vectors.AsSpan(0, count));
+        writable.MarkWritten((ulong)filled);
+        _counters.Request();
+        _counters.Read(filled);
+        return HandlerOutcome.Used;
     }
 
     public void Dispose()

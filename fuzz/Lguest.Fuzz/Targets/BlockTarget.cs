@@ -52,7 +52,7 @@ internal sealed class BlockTarget : IFuzzTarget, IDisposable
             for (; input.Length >= 8; input = input[8..], slot++)
             {
                 Offer(memory, input[..8], slot);
-                DrainResult result = handler.Drain(queue, _chain, 4);
+                DrainResult result = QueueDrainer.Drain(handler, queue, _chain, 4);
                 if (result != DrainResult.RingEmpty)
                 {
                     throw new FuzzInvariantException($"one request left the ring {result}");

@@ -68,10 +68,8 @@ internal sealed class SplitRingTarget : IFuzzTarget
                 break;
             }
             CheckChain(memory, queue);
-            _chain.CopyFromReadable(memory, 0, _scratch);
-            _ = _chain.GetReadableIoVectors(memory, _vectors);
-            int written = _chain.CopyToWritable(memory, 0, _scratch.AsSpan(0, (int)Math.Min(_chain.WritableBytes, (ulong)_scratch.Length)));
-            queue.AddUsed(_chain.HeadIndex, (uint)written);
+            uint written = MoveData(memory);
+            queue.AddUsed(_chain.HeadIndex, written);
             Progress++;
             _ = queue.NeedsNotification();
             if ((i & 1) == 1)
@@ -79,6 +77,30 @@ internal sealed class SplitRingTarget : IFuzzTarget
                 _ = queue.EnableNotifications();
             }
         }
+    }
+
+    /// <summary>
+    /// What a device does with a chain, through the reader and writer every handler uses: a header out, the rest as
+    /// iovecs, data in with a status byte split off the end. Neither may step outside the chain.
+    /// </summary>
+    private uint MoveData(GuestMemory memory)
+    {
+        var reader = new ChainReader(_chain, memory);
+        int read = reader.Read(_scratch);
+        _ = reader.ConsumeIoVectors(_vectors);
+        if ((ulong)read > _chain.ReadableBytes)
+        {
+            throw new FuzzInvariantException($"read {read} bytes from a chain of {_chain.ReadableBytes} readable");
+        }
+        var writer = new ChainWriter(_chain, memory);
+        ChainWriter status = writer.SplitOffTail(Math.Min(writer.Available, 1));
+        writer.Write(_scratch.AsSpan(0, read));
+        status.TryWriteObject((byte)0);
+        if (writer.BytesWritten > _chain.WritableBytes)
+        {
+            throw new FuzzInvariantException($"wrote {writer.BytesWritten} bytes into a chain of {_chain.WritableBytes} writable");
+        }
+        return (uint)writer.BytesWritten;
     }
 
     /// <summary>What a device relies on after a pop: every buffer is inside memory and readable come before writable.</summary>

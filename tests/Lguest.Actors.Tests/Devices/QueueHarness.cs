@@ -44,7 +44,7 @@ internal sealed class QueueHarness : IDisposable
 
     public ushort Offer(params ChainBuffer[] buffers) => Driver.AddBuffer(buffers);
 
-    public DrainResult Drain(IQueueHandler handler, int budget = 64) => handler.Drain(Device, Chain, budget);
+    public DrainResult Drain(IQueueHandler handler, int budget = 64) => QueueDrainer.Drain(handler, Device, Chain, budget);
 
     /// <summary>The next used element, which must be there.</summary>
     public (ushort Head, uint Length) Used()

@@ -160,15 +160,20 @@ public sealed class VirtqueueActorSpecs : TestKit
             return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
+        /// <summary>Asked before every pop, so it runs on the queue thread at least once per drain.</summary>
+        public SourceState CheckSource()
         {
             Interlocked.Exchange(ref _lastAllocated, GC.GetAllocatedBytesForCurrentThread());
             _threadStat ??= $"/proc/self/task/{Path.GetFileName(new FileInfo("/proc/thread-self").LinkTarget)}/stat";
-            while (queue.TryPop(chain))
-            {
-                queue.AddUsed(chain.HeadIndex, 1);
-            }
-            return DrainResult.RingEmpty;
+            return SourceState.Ready;
+        }
+
+        /// <summary>Reads the request byte and tries to answer one: the reader and writer are part of what is measured.</summary>
+        public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
+        {
+            readable.TryReadObject(out byte request);
+            writable.TryWriteObject(request); // these chains have no writable part: the bounds check says no
+            return HandlerOutcome.Used;
         }
 
         public void Dispose()

@@ -57,25 +57,15 @@ internal sealed class EchoDevice : VirtioDevice
 
     private sealed class EchoHandler(EchoDevice device) : IQueueHandler
     {
-        public FileDescriptor? Source => null;
-
-        public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
+        public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
         {
-            for (int i = 0; i < budget; i++)
+            uint length = (uint)readable.Remaining;
+            if (readable.TryReadObject(out byte first) && first == HostFailureMarker)
             {
-                if (!queue.TryPop(chain))
-                {
-                    return DrainResult.RingEmpty;
-                }
-                if (chain.Readable.Length > 0 && chain.Readable[0].Length > 0
-                    && queue.Memory.Read<byte>(chain.Readable[0].Address) == HostFailureMarker)
-                {
-                    throw new HostDeviceException($"{device.Name} backing store failed");
-                }
-                queue.AddUsed(chain.HeadIndex, (uint)chain.ReadableBytes);
-                Interlocked.Increment(ref device._chains);
+                throw new HostDeviceException($"{device.Name} backing store failed");
             }
-            return DrainResult.BudgetSpent;
+            Interlocked.Increment(ref device._chains);
+            return HandlerOutcome.UsedWithLength(length);
         }
 
         public void Dispose()

@@ -37,57 +37,38 @@ internal sealed class ShoutDevice : VirtioDevice
 
     public override void Reset() => Volatile.Write(ref _uppercase, false);
 
-    /// <summary>Runs on the queue's actor: every chain is answered at once, so a drain never waits on a source.</summary>
+    /// <summary>Runs on the queue's actor: every chain is answered at once, so it needs no host source.</summary>
     private sealed class RequestHandler(ShoutDevice device) : IQueueHandler
     {
-        public FileDescriptor? Source => null;
-
-        public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
+        /// <summary>
+        /// Copies the readable bytes into the writable buffers in order; what does not fit is dropped. The bytes
+        /// written are the used length, which tells the guest how much it may read.
+        /// </summary>
+        public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
         {
-            for (int i = 0; i < budget; i++)
+            Span<byte> chunk = stackalloc byte[64];
+            bool uppercase = Volatile.Read(ref device._uppercase);
+            while (writable.Available > 0)
             {
-                if (!queue.TryPop(chain))
+                int read = readable.Read(chunk[..(int)Math.Min((ulong)chunk.Length, writable.Available)]);
+                if (read == 0)
                 {
-                    return DrainResult.RingEmpty;
+                    break;
                 }
-                queue.AddUsed(chain.HeadIndex, Answer(queue.Memory, chain));
+                if (uppercase)
+                {
+                    for (int i = 0; i < read; i++)
+                    {
+                        chunk[i] = chunk[i] is >= (byte)'a' and <= (byte)'z' ? (byte)(chunk[i] - 32) : chunk[i];
+                    }
+                }
+                writable.Write(chunk[..read]);
             }
-            return DrainResult.BudgetSpent;
+            return HandlerOutcome.Used;
         }
 
         public void Dispose()
         {
-        }
-
-        /// <summary>
-        /// Copies the readable bytes into the writable buffers in order; what does not fit is dropped, and the
-        /// returned length says how much the guest may read.
-        /// </summary>
-        private uint Answer(GuestMemory memory, DescriptorChain chain)
-        {
-            byte[] message = new byte[checked((int)Math.Min(chain.ReadableBytes, chain.WritableBytes))];
-            int read = 0;
-            foreach (ChainBuffer source in chain.Readable)
-            {
-                int take = Math.Min(message.Length - read, (int)source.Length);
-                memory.Read(source.Address, message.AsSpan(read, take));
-                read += take;
-            }
-            if (Volatile.Read(ref device._uppercase))
-            {
-                for (int i = 0; i < message.Length; i++)
-                {
-                    message[i] = message[i] is >= (byte)'a' and <= (byte)'z' ? (byte)(message[i] - 32) : message[i];
-                }
-            }
-            int written = 0;
-            foreach (ChainBuffer target in chain.Writable)
-            {
-                int put = Math.Min(message.Length - written, (int)target.Length);
-                memory.Write(target.Address, message.AsSpan(written, put));
-                written += put;
-            }
-            return (uint)written;
         }
     }
 }
