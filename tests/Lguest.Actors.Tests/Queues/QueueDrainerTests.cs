@@ -1,5 +1,6 @@
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
