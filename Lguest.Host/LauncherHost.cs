@@ -59,7 +59,9 @@ internal static class LauncherHost
         LauncherExit? exit = null;
         try
         {
-            exit = await GuestLauncher.RunAsync(system, launch.Settings, stop.Token, TestKitEngines.Create).ConfigureAwait(false);
+            // A lambda, not the method group: binding TestKitEngines.Create would load Lguest.DeviceTestKit at start-up, and
+            // only the simulated and lguest-model engines ever call it.
+            exit = await GuestLauncher.RunAsync(system, launch.Settings, stop.Token, settings => TestKitEngines.Create(settings)).ConfigureAwait(false);
             return exit;
         }
         finally

@@ -32,6 +32,9 @@ internal sealed class BackEndProcess : IDisposable
     /// <summary>From Process.Start to every socket existing: what a front end waiting to connect sees.</summary>
     public TimeSpan StartUp { get; private set; }
 
+    /// <summary>The back end's own CPU time (all threads) when its sockets appeared: start-up cost that a loaded machine does not inflate the way it inflates <see cref="StartUp"/>.</summary>
+    public TimeSpan StartUpCpu { get; private set; }
+
     public static bool PeerAvailable => File.Exists(PeerProgram);
 
     private static string PeerProgram => "/usr/bin/qemu-storage-daemon";
@@ -146,6 +149,7 @@ internal sealed class BackEndProcess : IDisposable
             Thread.Sleep(2);
         }
         backEnd.StartUp = clock.Elapsed;
+        backEnd.StartUpCpu = TimeSpan.FromSeconds(ProcessStats.Read(process.Id).CpuSeconds);
         return backEnd;
     }
 

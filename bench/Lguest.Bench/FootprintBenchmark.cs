@@ -5,7 +5,8 @@ namespace Lguest.Bench;
 /// <summary>
 /// Start-up time to listening sockets and peak RSS of an idle back end serving 1 and 16 block devices: ours as a
 /// user runs it (the ReadyToRun build of `dotnet build -c Release`), against qemu-storage-daemon with as many
-/// exports, and the floor: a bare .NET process that prints one line and idles.
+/// exports, and the floor: a bare .NET process that prints one line and idles. With --previous, an older build of
+/// Lguest.Host.dll is measured the same way, for a before/after in one run.
 /// </summary>
 internal static class FootprintBenchmark
 {
@@ -18,45 +19,67 @@ internal static class FootprintBenchmark
     {
         string? launcher = ReleaseBuildOfLauncher();
         log.WriteLine($"footprint: ours is {launcher ?? "the copy next to the runner (no Release build of Lguest.Host found)"}");
-        (double ms, double rss, long threads)? single = null;
+        // One start says little on a shared machine: each figure is the median of several starts.
+        int starts = options.Quick ? 1 : 5;
+        Sample? single = null;
         foreach (int devices in (int[])[1, 16])
         {
             IReadOnlyList<string> files = images.Sparse(devices);
-            (double ms, double rss, long threads) ours = Measure(() => BackEndProcess.StartOurs(images.Directory, files, hostDll: launcher));
+            Sample ours = Median(starts, () => Measure(() => BackEndProcess.StartOurs(images.Directory, files, hostDll: launcher)));
             single ??= ours;
-            (double ms, double rss, long threads)? peer = BackEndProcess.PeerAvailable && !options.NoPeer
-                ? Measure(() => BackEndProcess.StartPeer(images.Directory, files))
+            Sample? previous = options.PreviousHost is { } dll
+                ? Median(starts, () => Measure(() => BackEndProcess.StartOurs(images.Directory, files, name: "previous", hostDll: dll)))
+                : null;
+            Sample? peer = BackEndProcess.PeerAvailable && !options.NoPeer
+                ? Median(starts, () => Measure(() => BackEndProcess.StartPeer(images.Directory, files)))
                 : null;
             string name = $"{devices} blk device{(devices == 1 ? "" : "s")}, idle";
-            log.WriteLine($"footprint {name}: ours {ours.threads} threads, peer {peer?.threads} threads");
-            string ratio = peer is { } p ? $"RSS {ours.rss / p.rss:0.0}x, start {ours.ms / p.ms:0.0}x" : "";
-            yield return new ResultRow("footprint", name, "ours") { StartMilliseconds = ours.ms, RssMegabytes = ours.rss };
+            log.WriteLine($"footprint {name}: ours {ours.Threads} threads, {ours.CpuMilliseconds:0} ms CPU to the socket; peer {peer?.Threads} threads, {peer?.CpuMilliseconds:0} ms CPU");
+            string ratio = peer is { } p ? $"RSS {ours.Rss / p.Rss:0.0}x, start {ours.Milliseconds / p.Milliseconds:0.0}x" : "";
+            yield return new ResultRow("footprint", name, "ours") { StartMilliseconds = ours.Milliseconds, RssMegabytes = ours.Rss, Ratio = $"CPU to the socket {ours.CpuMilliseconds:0} ms" };
+            if (previous is { } before)
+            {
+                yield return new ResultRow("footprint", name, "previous") { StartMilliseconds = before.Milliseconds, RssMegabytes = before.Rss, Ratio = $"CPU to the socket {before.CpuMilliseconds:0} ms" };
+            }
             if (peer is { } q)
             {
                 // On the peer's row, as in the vhost-user suite: ours/this peer.
-                yield return new ResultRow("footprint", name, "qemu-storage-daemon") { StartMilliseconds = q.ms, RssMegabytes = q.rss, Ratio = ratio };
+                yield return new ResultRow("footprint", name, "qemu-storage-daemon") { StartMilliseconds = q.Milliseconds, RssMegabytes = q.Rss, Ratio = ratio };
             }
         }
 
-        (double ms, double rss, long threads) floor = MeasureFloor();
-        log.WriteLine($"footprint floor: {floor.threads} threads");
+        Sample floor = Median(starts, MeasureFloor);
+        log.WriteLine($"footprint floor: {floor.Threads} threads");
         yield return new ResultRow("footprint", "bare .NET process, idle", "floor (hello world)")
         {
-            StartMilliseconds = floor.ms,
-            RssMegabytes = floor.rss,
-            Ratio = single is { } s ? $"ours (1 device): RSS {s.rss / floor.rss:0.0}x, start {s.ms / floor.ms:0.0}x" : "",
+            StartMilliseconds = floor.Milliseconds,
+            RssMegabytes = floor.Rss,
+            Ratio = single is { } s ? $"ours (1 device): RSS {s.Rss / floor.Rss:0.0}x, start {s.Milliseconds / floor.Milliseconds:0.0}x" : "",
         };
     }
 
-    private static (double Milliseconds, double Rss, long Threads) Measure(Func<BackEndProcess> start)
+    /// <summary>Start-up (wall and the process's own CPU, to its socket or first line), then peak RSS and threads once idle.</summary>
+    private readonly record struct Sample(double Milliseconds, double CpuMilliseconds, double Rss, long Threads);
+
+    /// <summary>Each figure's median over <paramref name="starts"/> fresh processes.</summary>
+    private static Sample Median(int starts, Func<Sample> measure)
+    {
+        Sample[] samples = [.. Enumerable.Range(0, starts).Select(_ => measure())];
+        static double Mid(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
+        return new Sample(
+            Mid(samples.Select(x => x.Milliseconds)), Mid(samples.Select(x => x.CpuMilliseconds)), Mid(samples.Select(x => x.Rss)),
+            (long)Mid(samples.Select(x => (double)x.Threads)));
+    }
+
+    private static Sample Measure(Func<BackEndProcess> start)
     {
         using BackEndProcess backEnd = start();
         Thread.Sleep(Settle);
-        return (backEnd.StartUp.TotalMilliseconds, backEnd.PeakRssMegabytes(), backEnd.Threads());
+        return new Sample(backEnd.StartUp.TotalMilliseconds, backEnd.StartUpCpu.TotalMilliseconds, backEnd.PeakRssMegabytes(), backEnd.Threads());
     }
 
     /// <summary>From Process.Start to the floor's first line on stdout (its "listening"), then its peak RSS as for ours.</summary>
-    private static (double Milliseconds, double Rss, long Threads) MeasureFloor()
+    private static Sample MeasureFloor()
     {
         string floor = Path.Combine(AppContext.BaseDirectory, "Lguest.Bench.Floor.dll");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [floor])
@@ -75,8 +98,9 @@ internal static class FootprintBenchmark
                 throw new InvalidOperationException($"{floor} did not say it was ready");
             }
             double milliseconds = clock.Elapsed.TotalMilliseconds;
+            double cpu = ProcessStats.Read(process.Id).CpuSeconds * 1000;
             Thread.Sleep(Settle);
-            return (milliseconds, ProcessStats.PeakRssMegabytes(process.Id), ProcessStats.Threads(process.Id));
+            return new Sample(milliseconds, cpu, ProcessStats.PeakRssMegabytes(process.Id), ProcessStats.Threads(process.Id));
         }
         finally
         {
