@@ -11,8 +11,8 @@ namespace Lguest.Actors.Tests.Engines.VhostUser;
 /// QEMU) never breaks the ring rules, so the fault is injected where a guest's would surface: inside a queue handler,
 /// as the <see cref="GuestRequestException"/> the block handler throws for a request it cannot answer. The device is
 /// wrapped through <c>GuestEnvironment.CreateDevice</c>, the factory every launcher is built with, so no production
-/// code knows about it. When armed, the next drain completes <c>completeFirst</c> requests as usual, takes one more
-/// from the ring (so it is in flight on the queue thread) and fails holding it: exactly the moment whose outcome must
+/// code knows about it. When armed, the next drain completes up to <c>completeFirst</c> requests as usual, takes one
+/// more from the ring (so it is in flight on the queue thread) and fails holding it: exactly the moment whose outcome must
 /// be "answered before the connection drops, or left in flight for the next connection".
 /// </summary>
 internal sealed class InflightFaultInjector
@@ -23,6 +23,7 @@ internal sealed class InflightFaultInjector
     private int _handlers;
     private int _drainedBy;
     private int _resubmittingStarts;
+    private int _completedBeforeFaults;
 
     /// <summary>How many faults have fired.</summary>
     public int Injected => Volatile.Read(ref _injected);
@@ -36,14 +37,19 @@ internal sealed class InflightFaultInjector
     /// <summary>Ring starts that found requests a previous connection took and never answered (the inflight region).</summary>
     public int ResubmittingStarts => Volatile.Read(ref _resubmittingStarts);
 
+    /// <summary>Requests completed in the same drain as a fault, just before it: published, and signalled only by the fault path.</summary>
+    public int CompletedBeforeFaults => Volatile.Read(ref _completedBeforeFaults);
+
     public bool Armed => Volatile.Read(ref _armed) != 0;
 
-    /// <summary>The next drain with at least <paramref name="completeFirst"/> + 1 requests waiting fails after completing that many.</summary>
+    /// <summary>The next drain with requests waiting completes up to <paramref name="completeFirst"/> of them, then fails holding the next.</summary>
     public void Arm(int completeFirst)
     {
         Volatile.Write(ref _completeFirst, completeFirst);
         Volatile.Write(ref _armed, 1);
     }
+
+    public void Disarm() => Volatile.Write(ref _armed, 0);
 
     public VirtioDevice Wrap(VirtioDevice device) => new FaultingDevice(device, this);
 
@@ -110,11 +116,18 @@ internal sealed class InflightFaultInjector
             {
                 return inner.Drain(queue, chain, budget);
             }
-            int first = Math.Min(Volatile.Read(ref injector._completeFirst), budget - 1);
-            DrainResult served = first > 0 ? inner.Drain(queue, chain, first) : DrainResult.BudgetSpent;
-            if (served != DrainResult.BudgetSpent || !queue.HasAvailable && queue.ResubmitPending == 0)
+            // Complete up to completeFirst of what is waiting, leaving one, then fail holding that one. A guest's
+            // requests rarely wait more than one or two at a time, so the count is read from the ring (avail.idx).
+            int waiting = queue.ResubmitPending + (ushort)(queue.Memory.Read<ushort>(queue.Layout.AvailableRing + 2) - queue.NextAvailableIndex);
+            if (waiting == 0)
             {
-                return served == DrainResult.BudgetSpent ? DrainResult.RingEmpty : served;    // too few waiting: stay armed
+                return inner.Drain(queue, chain, budget);       // nothing to hold yet: stay armed
+            }
+            int first = Math.Min(Math.Min(Volatile.Read(ref injector._completeFirst), waiting - 1), budget - 1);
+            ushort usedBefore = queue.UsedIndex;
+            if (first > 0 && inner.Drain(queue, chain, first) != DrainResult.BudgetSpent)
+            {
+                return DrainResult.RingEmpty;                   // the guest took some back (cannot happen with a sane one)
             }
             if (Interlocked.Exchange(ref injector._armed, 0) == 0)
             {
@@ -126,6 +139,7 @@ internal sealed class InflightFaultInjector
                 return DrainResult.RingEmpty;
             }
             Interlocked.Increment(ref injector._injected);
+            Interlocked.Add(ref injector._completedBeforeFaults, (ushort)(queue.UsedIndex - usedBefore));
             throw new GuestRequestException($"block: request {chain.HeadIndex}: a guest error injected by the test, with the request in flight");
         }
 
