@@ -67,6 +67,13 @@ internal sealed class VirtqueueActor : UntypedActor
                     _log.Info("{0}/{1}: serving {2} request(s) a previous back end took and never answered", _device, _wiring.Name, _queue.ResubmitPending);
                 }
             }
+            if (_wiring.Position is { ResumeUsed: true } && _queue.UsedIndex != 0)
+            {
+                // A ring taken over mid-life may hold completions its previous back end published and never signalled
+                // (killed between used.idx and the call), and with EVENT_IDX nothing we complete later would signal
+                // them either: one interrupt now makes the driver look, as vhost's signalled_used_valid = false does.
+                _wiring.Interrupt.Raise();
+            }
         }
         catch (Exception e)
         {

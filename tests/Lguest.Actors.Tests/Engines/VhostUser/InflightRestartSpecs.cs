@@ -48,7 +48,7 @@ public sealed class InflightRestartSpecs : TestKit, IDisposable
         using var shutdown = new CancellationTokenSource();
         Task<LauncherExit> exit = Serve(injector, maxRestarts: 3, shutdown.Token);
 
-        using var guest = new VhostUserGuest(_socket, MemoryBytes);
+        using VhostUserGuest guest = Connect();
         guest.Negotiate(ulong.MaxValue, Wanted);
         (VhostUserInflight inflight, FileDescriptor fd) = guest.FrontEnd.GetInflightFd(1, RingSize);
         using FileDescriptor region = fd;
@@ -106,7 +106,7 @@ public sealed class InflightRestartSpecs : TestKit, IDisposable
         var injector = new InflightFaultInjector();
         Task<LauncherExit> exit = Serve(injector, maxRestarts: 2, CancellationToken.None);
 
-        using var guest = new VhostUserGuest(_socket, MemoryBytes);
+        using VhostUserGuest guest = Connect();
         for (int fault = 1; fault <= 3; fault++)
         {
             if (fault > 1)
@@ -136,6 +136,44 @@ public sealed class InflightRestartSpecs : TestKit, IDisposable
         Assert.DoesNotContain('\n', ended.Message);
     }
 
+    [Fact]
+    public async Task A_ring_taken_over_with_completions_its_dead_back_end_never_signalled_is_signalled_at_once()
+    {
+        var injector = new InflightFaultInjector();
+        using var shutdown = new CancellationTokenSource();
+        Task<LauncherExit> exit = Serve(injector, maxRestarts: 3, shutdown.Token);
+
+        using VhostUserGuest guest = Connect();
+        guest.Negotiate(ulong.MaxValue, Wanted & ~VhostUserProtocolFeatures.InflightShmfd);
+        guest.SendMemoryTable();
+        (_, EventFd call) = guest.StartRing(0, RingAddress, RingSize);
+        SplitRingAddresses layout = SplitRingSpec.LegacyLayout(RingAddress, RingSize);
+        var ring = new SplitRingDriver(guest.Memory, layout, guest.Features);
+        Assert.Equal(0, guest.StopRing(0));
+
+        // A back end that died after publishing two completions and before writing the call eventfd.
+        ushort[] heads = [Write(guest, ring, 0), Write(guest, ring, 1)];
+        for (int i = 0; i < heads.Length; i++)
+        {
+            guest.Memory.Write(layout.Used + 4 + 8 * (ulong)i, (uint)heads[i]);
+            guest.Memory.Write(layout.Used + 8 + 8 * (ulong)i, 1u);
+        }
+        guest.Memory.Write(layout.UsedIndex, (ushort)2);
+        Assert.False(Poll.WaitReadable(call.Descriptor, TimeSpan.Zero));
+
+        guest.Reconnect(_socket);
+        guest.Negotiate(ulong.MaxValue, Wanted & ~VhostUserProtocolFeatures.InflightShmfd);
+        guest.SendMemoryTable();
+        guest.ResumeRing(0, RingAddress, RingSize);
+
+        // Nothing new is asked of the device, so only the take-over itself can tell the driver.
+        Assert.True(Poll.WaitReadable(call.Descriptor, Patience), "the completions the dead back end published were never signalled");
+        Assert.Equal(heads, Used(ring));
+        Assert.Equal(2, guest.StopRing(0));
+        shutdown.Cancel();
+        Assert.Equal(LauncherExit.PoweredOff, (await exit.WaitAsync(Patience)).ExitCode);
+    }
+
     public new void Dispose()
     {
         base.Dispose();
@@ -161,6 +199,23 @@ public sealed class InflightRestartSpecs : TestKit, IDisposable
         Task<LauncherExit> exit = GuestLauncher.RunAsync(Sys, settings, environment, shutdown);
         Assert.True(SpinWait.SpinUntil(() => File.Exists(_socket) || exit.IsCompleted, Patience), $"{_socket} never appeared");
         return exit;
+    }
+
+    /// <summary>The socket file appears at bind(), a moment before listen(): a refused connect is retried.</summary>
+    private VhostUserGuest Connect()
+    {
+        DateTime deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            try
+            {
+                return new VhostUserGuest(_socket, MemoryBytes);
+            }
+            catch (SystemCallException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20);
+            }
+        }
     }
 
     /// <summary>
