@@ -68,6 +68,13 @@ internal sealed class VirtqueueActor : UntypedActor
                     _log.Info("{Device}/{Queue}: serving {Count} request(s) a previous back end took and never answered", _device, _wiring.Name, _queue.ResubmitPending);
                 }
             }
+            if (_wiring.Position is { ResumeUsed: true } && _queue.UsedIndex != 0)
+            {
+                // A ring taken over mid-life may hold completions its previous back end published and never signalled
+                // (killed between used.idx and the call), and with EVENT_IDX nothing we complete later would signal
+                // them either: one interrupt now makes the driver look, as vhost's signalled_used_valid = false does.
+                _wiring.Interrupt.Raise();
+            }
         }
         catch (Exception e)
         {
@@ -190,7 +197,33 @@ internal sealed class VirtqueueActor : UntypedActor
         catch (Exception e) when (e is not DeviceFaultException)
         {
             _log.Warning("{Device}/{Queue}: {Reason}", _device, _wiring.Name, e.Message);
+            InterruptForCompletionsBeforeTheFault(queue);
             throw new DeviceFaultException(_device, _wiring.Name, e);
+        }
+    }
+
+    /// <summary>
+    /// Why: a fault in the middle of a batch leaves the chains completed earlier in that batch published in the used
+    /// ring but never signalled, because the interrupt is raised after the drain. Under restart-device over vhost-user
+    /// the front end keeps those requests across its reconnection and the used ring says they are done, so nothing
+    /// would ever answer them (with EVENT_IDX the next device is already past used_event and does not signal either).
+    /// The interrupt is raised whatever the driver asked for, as a spurious one is allowed; if the line itself fails,
+    /// the fault already on its way is the one supervision judges.
+    /// </summary>
+    private void InterruptForCompletionsBeforeTheFault(SplitQueue queue)
+    {
+        if (!queue.HasUnsignalledUsed)
+        {
+            return;
+        }
+        try
+        {
+            _wiring.Interrupt.Raise();
+            _counters.Interrupted();
+        }
+        catch (Exception e)
+        {
+            _log.Warning("{Device}/{Queue}: interrupting the guest for the requests completed before the fault failed: {Reason}", _device, _wiring.Name, e.Message);
         }
     }
 

@@ -109,6 +109,12 @@ public sealed unsafe class SplitQueue
     public VirtqueueViolation? Violation => _violation;
 
     /// <summary>
+    /// Whether used elements were published since the last <see cref="NeedsNotification"/>. Readable on a poisoned
+    /// queue too: a queue that fails mid-batch still has to tell the driver about what it completed before the failure.
+    /// </summary>
+    public bool HasUnsignalledUsed => _pendingUsed > 0;
+
+    /// <summary>
     /// Looks for the next chain the driver made available, lguest.c's wait_for_vq_desc without the waiting (the
     /// caller owns the eventfd) and without the trust: false when there is nothing, otherwise
     /// <paramref name="chain"/> holds a checked snapshot of it.
