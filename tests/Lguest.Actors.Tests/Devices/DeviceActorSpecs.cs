@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
@@ -78,15 +79,15 @@ public sealed class DeviceActorSpecs : TestKit
         var device = new EchoDevice("handover", 1);
         IActorRef actor = Sys.ActorOf(DeviceActor.Props(device, KillLauncher));
         var layout = SplitQueueLayout.Legacy(RingAddress, 8, 4096);
-        var driver = new DriverQueue(memory, layout, VirtqueueFeatures.None);
+        var driver = new SplitRingDriver(memory, SplitRingSpec.LegacyLayout(RingAddress, 8), negotiatedFeatures: 0);
         memory.Write<ulong>(0x80000, 0x1122334455667788);
         for (int i = 0; i < 5; i++)
         {
             // Five requests the previous back end already served: the ring's used.idx says so.
-            driver.AddBuffer([new ChainBuffer(0x80000, 8, Writable: false)]);
+            driver.AddBuffer([new DriverBuffer(0x80000, 8, DeviceWritable: false)]);
         }
         memory.Write<ushort>(layout.UsedRing + 2, 5);
-        driver.AddBuffer([new ChainBuffer(0x80000, 4, Writable: false)]); // the sixth, still to be served
+        driver.AddBuffer([new DriverBuffer(0x80000, 4, DeviceWritable: false)]); // the sixth, still to be served
         var position = new RingPosition(startAvailable: 5, resumeUsed: true);
         var wiring = new QueueWiring(0, "q0", memory, layout, VirtqueueFeatures.None, EventFd.Create(), new NullInterrupt(), position);
 
@@ -110,9 +111,9 @@ public sealed class DeviceActorSpecs : TestKit
         IActorRef actor = Sys.ActorOf(DeviceActor.Props(device, KillLauncher, ownsDevice: false));
         var layout0 = SplitQueueLayout.Legacy(RingAddress, 8, 4096);
         var layout1 = SplitQueueLayout.Legacy(RingAddress + 0x4000, 8, 4096);
-        var driver0 = new DriverQueue(memory, layout0, VirtqueueFeatures.None);
+        var driver0 = new SplitRingDriver(memory, SplitRingSpec.LegacyLayout(RingAddress, 8), negotiatedFeatures: 0);
         driver0.SetAvailableIndex(3); // three requests a previous back end already took
-        var driver1 = new DriverQueue(memory, layout1, VirtqueueFeatures.None);
+        var driver1 = new SplitRingDriver(memory, SplitRingSpec.LegacyLayout(RingAddress + 0x4000, 8), negotiatedFeatures: 0);
         using var kick1 = EventFd.Create();
         var position0 = new RingPosition(startAvailable: 3);
 
@@ -126,7 +127,7 @@ public sealed class DeviceActorSpecs : TestKit
         Assert.Equal(new DeviceProtocol.QueueStopped(0, 3), ExpectMsg<DeviceProtocol.QueueStopped>());
 
         // Queue 1 is still served after queue 0 stopped.
-        driver1.AddBuffer([new ChainBuffer(0x80000, 16, Writable: false)]);
+        driver1.AddBuffer([new DriverBuffer(0x80000, 16, DeviceWritable: false)]);
         kick1.Signal();
         AwaitCondition(() => device.Chains == 1, TimeSpan.FromSeconds(5));
 

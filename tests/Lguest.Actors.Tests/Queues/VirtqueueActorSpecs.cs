@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
@@ -181,13 +182,13 @@ public sealed class VirtqueueActorSpecs : TestKit
     {
         private readonly SplitQueueLayout _layout = SplitQueueLayout.Legacy(RingAddress, RingSize, 4096);
         private readonly EventFd _kick = EventFd.Create(nonBlocking: true);
-        private DriverQueue _driver;
+        private SplitRingDriver _driver;
         private ushort _startAt;
 
         public Ring()
         {
             Memory = GuestMemory.CreateFlat(1 << 20);
-            _driver = new DriverQueue(Memory, _layout, VirtqueueFeatures.None);
+            _driver = new SplitRingDriver(Memory, SplitRingSpec.LegacyLayout(RingAddress, RingSize), negotiatedFeatures: 0);
         }
 
         public GuestMemory Memory { get; }
@@ -196,7 +197,7 @@ public sealed class VirtqueueActorSpecs : TestKit
 
         public DeviceProtocol.StartQueue Start() => new(Memory, 0, Wiring());
 
-        public void Offer() => _driver.AddBuffer([new ChainBuffer(0x80000, 1, Writable: false)]);
+        public void Offer() => _driver.AddBuffer([new DriverBuffer(0x80000, 1, DeviceWritable: false)]);
 
         public void Kick() => _kick.Signal();
 

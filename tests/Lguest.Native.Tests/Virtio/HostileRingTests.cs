@@ -283,8 +283,8 @@ public sealed class HostileRingTests
         Assert.Equal(0, ring.Device.UsedIndex);
 
         // The driver re-initialises its ring after a reset; the same queue object then works again.
-        var driver = new DriverQueue(ring.Memory, ring.Layout, VirtqueueFeatures.IndirectDescriptors);
-        ushort head = driver.AddBuffer([new ChainBuffer(Data, 16, false)]);
+        var driver = new SplitRingDriver(ring.Memory, ring.Driver.Addresses, RingFixture.NegotiatedBits(VirtqueueFeatures.IndirectDescriptors));
+        ushort head = driver.AddBuffer([new DriverBuffer(Data, 16, false)]);
         Assert.True(ring.Device.TryPop(ring.Chain));
         Assert.Equal(head, ring.Chain.HeadIndex);
         ring.Device.AddUsed(head, 0);
