@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.DeviceTestKit;
+using Lguest.DeviceTestKit.Rig;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Tests.Devices;
 using Lguest.Actors.Tests.Support;
@@ -166,7 +167,7 @@ public sealed class NetSimulation(ITestOutputHelper output) : TestKit(TestConfig
     }
 
     /// <summary>Watches, without taking them, until the device has used <paramref name="count"/> receive buffers.</summary>
-    private static void WaitForUsedEntries(SimulatedGuest guest, NetDriver nic, int count)
+    private static void WaitForUsedEntries(RigGuest guest, NetDriver nic, int count)
     {
         DateTime deadline = DateTime.UtcNow + Bound;
         while (nic.Input.Queue.PendingUsed < count)
