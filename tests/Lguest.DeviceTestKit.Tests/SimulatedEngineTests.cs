@@ -5,7 +5,7 @@ using Lguest.DeviceTestKit;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Tests.Engines.Simulated;
+namespace Lguest.DeviceTestKit.Tests;
 
 public sealed class SimulatedEngineTests : IDisposable
 {
