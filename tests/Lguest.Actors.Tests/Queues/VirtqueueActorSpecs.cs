@@ -9,6 +9,7 @@ using Lguest.Actors.Tests.Devices;
 using Lguest.Actors.Tests.Support;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
+using Lguest.Native.Tests.Interop;
 using Lguest.Native.Virtio;
 using Xunit.Abstractions;
 
@@ -100,7 +101,8 @@ public sealed class VirtqueueActorSpecs : TestKit
         IActorRef queue = Sys.ActorOf(VirtqueueActor.Props("polled", ring.Wiring(), handler, TimeSpan.FromMilliseconds(1)));
         ring.Serve(200); // back-to-back requests open the polling window wide
 
-        Thread.Sleep(200); // idle: the window closes, notifications are back on, the thread sleeps
+        // Idle: the window closes, notifications are back on, and the thread goes to sleep in poll().
+        BlockedThread.WaitUntilAsleepIn(handler.ThreadDirectory, BlockedThread.Waits);
         long before = handler.ThreadCpuTicks();
         Thread.Sleep(1000);
         long used = handler.ThreadCpuTicks() - before;
@@ -152,6 +154,9 @@ public sealed class VirtqueueActorSpecs : TestKit
         public long LastAllocated => Interlocked.Read(ref _lastAllocated);
 
         public long AllocatedAtNextDrain() => LastAllocated;
+
+        /// <summary>The /proc directory of the thread that drains.</summary>
+        public string ThreadDirectory => Path.GetDirectoryName(_threadStat!)!;
 
         /// <summary>utime + stime of the thread that drains, from /proc (fields 14 and 15).</summary>
         public long ThreadCpuTicks()
