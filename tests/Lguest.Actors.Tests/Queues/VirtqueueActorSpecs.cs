@@ -33,27 +33,26 @@ public sealed class VirtqueueActorSpecs : TestKit
     private static readonly SupervisionSettings KillLauncher = new(GuestErrorPolicy.KillLauncher, 3, TimeSpan.FromMinutes(1));
 
     [Fact]
-    public void An_idle_queue_stops_in_under_10_ms()
+    public void An_idle_queue_asleep_in_poll_stops_without_a_kick()
     {
         using var ring = new Ring();
-        IActorRef device = Sys.ActorOf(DeviceActor.Props(new EchoDevice("idle", 1), KillLauncher));
-        double fastest = double.MaxValue;
-        for (int attempt = 0; attempt < 5 && fastest >= 10; attempt++)
+        var echo = new EchoDevice("idle", 1);
+        IActorRef device = Sys.ActorOf(DeviceActor.Props(echo, KillLauncher));
+        for (int attempt = 0; attempt < 3; attempt++)
         {
             device.Tell(ring.Start());
             ExpectMsg<DeviceProtocol.QueueStarted>();
-            ring.Serve(1); // the queue has served and gone back to sleep in poll()
-            Thread.Sleep(20);
+            ring.Serve(1);
+            // The queue has served and gone back to sleep in poll(), whose timeout is infinite: only the stop's own
+            // wake-up can end it, so the bound below is generous and still proves there is one.
+            BlockedThread.WaitUntilAsleepIn(echo.DrainThread!, BlockedThread.Waits);
 
             var clock = Stopwatch.StartNew();
             device.Tell(new DeviceProtocol.StopQueue(0));
-            ExpectMsg<DeviceProtocol.QueueStopped>();
-            fastest = Math.Min(fastest, clock.Elapsed.TotalMilliseconds);
+            ExpectMsg<DeviceProtocol.QueueStopped>(TimeSpan.FromSeconds(10));
+            // For the record only: speed is the benchmark's to measure, not a test's to assert.
+            _output.WriteLine($"stop of an idle queue: {clock.Elapsed.TotalMilliseconds:F2} ms");
         }
-        // The best of a few tries, so a loaded machine's scheduling does not decide; a queue that had to wait for a
-        // kick or a timeout to notice the stop would never get near it.
-        _output.WriteLine($"fastest stop of an idle queue: {fastest:F2} ms");
-        Assert.InRange(fastest, 0, 10);
         StopAndWait(device);
     }
 

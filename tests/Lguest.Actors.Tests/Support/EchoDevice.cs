@@ -42,6 +42,9 @@ internal sealed class EchoDevice : VirtioDevice
 
     public long Chains => Interlocked.Read(ref _chains);
 
+    /// <summary>The /proc directory of the thread that last drained a queue (BlockedThread watches it go idle).</summary>
+    public string? DrainThread { get; private set; }
+
     public bool Disposed { get; private set; }
 
     public override void Activate(GuestMemory memory, ulong features) => Interlocked.Increment(ref _activations);
@@ -60,6 +63,7 @@ internal sealed class EchoDevice : VirtioDevice
 
         public DrainResult Drain(SplitQueue queue, DescriptorChain chain, int budget)
         {
+            device.DrainThread = Native.Tests.Interop.BlockedThread.Current();
             for (int i = 0; i < budget; i++)
             {
                 if (!queue.TryPop(chain))
