@@ -86,7 +86,8 @@ public sealed class DeviceActorSpecs : TestKit
             // Five requests the previous back end already served: the ring's used.idx says so.
             driver.AddBuffer([new DriverBuffer(0x80000, 8, DeviceWritable: false)]);
         }
-        memory.Write<ushort>(layout.UsedRing + 2, 5);
+        SplitRingAddresses guestView = SplitRingSpec.LegacyLayout(RingAddress, 8);
+        memory.Write<ushort>(guestView.UsedIndex, 5);
         driver.AddBuffer([new DriverBuffer(0x80000, 4, DeviceWritable: false)]); // the sixth, still to be served
         var position = new RingPosition(startAvailable: 5, resumeUsed: true);
         var wiring = new QueueWiring(0, "q0", memory, layout, VirtqueueFeatures.None, EventFd.Create(), new NullInterrupt(), position);
@@ -94,8 +95,8 @@ public sealed class DeviceActorSpecs : TestKit
         actor.Tell(new DeviceProtocol.Activate(memory, 0, [wiring]));
         ExpectMsg<DeviceProtocol.Activated>();
         AwaitCondition(() => device.Chains == 1, TimeSpan.FromSeconds(5));
-        Assert.Equal(6, memory.Read<ushort>(layout.UsedRing + 2)); // used.idx moved on from 5, not from 0
-        Assert.Equal(4u, memory.Read<uint>(layout.UsedRing + 4 + (8 * 5) + 4)); // written into used slot 5
+        Assert.Equal(6, memory.Read<ushort>(guestView.UsedIndex)); // used.idx moved on from 5, not from 0
+        Assert.Equal(4u, memory.Read<uint>(guestView.UsedSlot(5) + 4)); // written into used slot 5
         Assert.Null(position.StoppedAt);
 
         actor.Tell(new DeviceProtocol.Reset());
