@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net.Sockets;
+using Lguest.DeviceTestKit.VhostUser;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Interop;
 using Lguest.Native.VhostUser;
-using Lguest.Native.Virtio;
 
 namespace Lguest.Bench;
 
@@ -34,7 +35,7 @@ internal sealed class BlockLoadGenerator : IDisposable
     {
         _guest = Connect(socket);
         // EVENT_IDX as Linux guests negotiate it; VERSION_1 for the modern header layout both back ends speak.
-        _guest.Negotiate(VhostUserFeatures.Version1 | (1UL << VirtqueueFeatureBits.EventIndex), VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.MultiQueue);
+        _guest.Negotiate(VhostUserFeatures.Version1 | (1UL << SplitRingSpec.FeatureEventIndex), VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.Config | VhostUserProtocolFeatures.MultiQueue);
         ulong capacity = BinaryPrimitives.ReadUInt64LittleEndian(_guest.ReadConfig(8));
         if (capacity * 512 != fileBytes)
         {
@@ -114,7 +115,7 @@ internal sealed class BlockLoadGenerator : IDisposable
     {
         private readonly BlockLoadGenerator _owner;
         private readonly int _index;
-        private readonly DriverQueue _ring;
+        private readonly SplitRingDriver _ring;
         private readonly EventFd _call;
         private readonly int[] _slotOfHead = new int[RingSize];
         private readonly long[] _submittedAt = new long[SlotsPerRing];
@@ -216,9 +217,9 @@ internal sealed class BlockLoadGenerator : IDisposable
             Guest.Memory.Write(header + 8, sector);
             Guest.Memory.Write(header + 16, (byte)0xff);
             _ = _ring.AddBuffer([
-                new ChainBuffer(header, 16, Writable: false),
-                new ChainBuffer(header + 0x1000, 4096, Writable: !write),
-                new ChainBuffer(header + 16, 1, Writable: true),
+                new DriverBuffer(header, 16, DeviceWritable: false),
+                new DriverBuffer(header + 0x1000, 4096, DeviceWritable: !write),
+                new DriverBuffer(header + 16, 1, DeviceWritable: true),
             ]);
             KickIfNeeded();
             while (!_ring.TryGetUsed(out _, out _))
@@ -259,9 +260,9 @@ internal sealed class BlockLoadGenerator : IDisposable
             Guest.Memory.Write(header + 8, sector);
             Guest.Memory.Write(header + 16, (byte)0xff);
             ushort head = _ring.AddBuffer([
-                new ChainBuffer(header, 16, Writable: false),
-                new ChainBuffer(header + 0x1000, (uint)workload.BlockSize, Writable: !workload.Write),
-                new ChainBuffer(header + 16, 1, Writable: true),
+                new DriverBuffer(header, 16, DeviceWritable: false),
+                new DriverBuffer(header + 0x1000, (uint)workload.BlockSize, DeviceWritable: !workload.Write),
+                new DriverBuffer(header + 16, 1, DeviceWritable: true),
             ]);
             _slotOfHead[head] = slot;
         }

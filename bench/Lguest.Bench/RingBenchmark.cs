@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
 
@@ -47,15 +48,17 @@ internal sealed class RingBenchmark
         using GuestMemory memory = GuestMemory.CreateFlat(MemoryBytes);
         VirtqueueFeatures features = (indirect ? VirtqueueFeatures.IndirectDescriptors : 0) | (eventIndex ? VirtqueueFeatures.EventIndex : 0);
         var layout = SplitQueueLayout.Legacy(RingAddress, QueueSize);
-        var driver = new DriverQueue(memory, layout, features);
+        // The guest side is the TestKit's driver, laid out by its own reading of the spec (2.7.2), outside the clock.
+        ulong negotiated = (indirect ? 1UL << SplitRingSpec.FeatureIndirectDescriptors : 0) | (eventIndex ? 1UL << SplitRingSpec.FeatureEventIndex : 0);
+        var driver = new SplitRingDriver(memory, SplitRingSpec.LegacyLayout(RingAddress, QueueSize), negotiated);
         var device = new SplitQueue(memory, layout, features);
         var chain = new DescriptorChain();
         // A block request's shape: readable header, data, writable status; 17 descriptors is header, 15 data
         // segments and the status byte.
-        var buffers = new ChainBuffer[length];
+        var buffers = new DriverBuffer[length];
         for (int i = 0; i < length; i++)
         {
-            buffers[i] = new ChainBuffer(DataArea + (ulong)i * 0x1000, i == 0 ? 16u : 512u, Writable: i == length - 1 && length > 1);
+            buffers[i] = new DriverBuffer(DataArea + (ulong)i * 0x1000, i == 0 ? 16u : 512u, DeviceWritable: i == length - 1 && length > 1);
         }
         int perBatch = indirect ? QueueSize : QueueSize / length;
 
@@ -66,7 +69,7 @@ internal sealed class RingBenchmark
     }
 
     private static void RunFor(
-        TimeSpan duration, DriverQueue driver, SplitQueue device, DescriptorChain chain, ChainBuffer[] buffers, bool indirect, int perBatch,
+        TimeSpan duration, SplitRingDriver driver, SplitQueue device, DescriptorChain chain, DriverBuffer[] buffers, bool indirect, int perBatch,
         out long ticks, out long allocated, out long chains)
     {
         ticks = 0;

@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
 
@@ -27,10 +28,10 @@ public class RingMicroBenchmarks
     private const int ChainsPerInvoke = 15;
 
     private GuestMemory _memory = null!;
-    private DriverQueue _driver = null!;
+    private SplitRingDriver _driver = null!;
     private SplitQueue _device = null!;
     private readonly DescriptorChain _chain = new();
-    private ChainBuffer[] _buffers = [];
+    private DriverBuffer[] _buffers = [];
     private ushort _firstAvailable;
 
     [Params(1, 3, 17)]
@@ -48,13 +49,14 @@ public class RingMicroBenchmarks
         _memory = GuestMemory.CreateFlat(16UL << 20);
         VirtqueueFeatures features = (Indirect ? VirtqueueFeatures.IndirectDescriptors : 0) | (EventIndex ? VirtqueueFeatures.EventIndex : 0);
         var layout = SplitQueueLayout.Legacy(RingAddress, QueueSize);
-        _driver = new DriverQueue(_memory, layout, features);
+        ulong negotiated = (Indirect ? 1UL << SplitRingSpec.FeatureIndirectDescriptors : 0) | (EventIndex ? 1UL << SplitRingSpec.FeatureEventIndex : 0);
+        _driver = new SplitRingDriver(_memory, SplitRingSpec.LegacyLayout(RingAddress, QueueSize), negotiated);
         _device = new SplitQueue(_memory, layout, features);
         // A block request's shape: readable header, data segments, writable status byte.
-        _buffers = new ChainBuffer[Descriptors];
+        _buffers = new DriverBuffer[Descriptors];
         for (int i = 0; i < Descriptors; i++)
         {
-            _buffers[i] = new ChainBuffer(DataArea + (ulong)i * 0x1000, i == 0 ? 16u : 512u, Writable: i == Descriptors - 1 && Descriptors > 1);
+            _buffers[i] = new DriverBuffer(DataArea + (ulong)i * 0x1000, i == 0 ? 16u : 512u, DeviceWritable: i == Descriptors - 1 && Descriptors > 1);
         }
         _firstAvailable = _device.NextAvailableIndex;
         for (int i = 0; i < ChainsPerInvoke; i++)

@@ -5,6 +5,7 @@ using Lguest.Actors.Devices.Block;
 using Lguest.Actors.Metrics;
 using Lguest.Actors.Queues;
 using Lguest.Actors.Supervision;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
 using Microsoft.Win32.SafeHandles;
@@ -15,7 +16,8 @@ namespace Lguest.Fuzz.Targets;
 /// The block request handler against a shadow model of a 16-sector disk. The input is 8-byte requests: type (0 in,
 /// 1 out, 2 flush, 3 get-id, anything else sent as is), sector, u16 data length, data descriptor count (1-4), status
 /// descriptor length (0-3), fill byte, flags (bit 0: the header split over two descriptors). Each is offered on a real
-/// ring and drained; it must complete exactly once with the status and data the model predicts, and the file must
+/// ring by the TestKit's driver (written from the spec, so the device's reading of the ring is checked, not mirrored)
+/// and drained; it must complete exactly once with the status and data the model predicts, and the file must
 /// equal the model at the end. A request the guest got wrong may only be refused with <see cref="GuestRequestException"/>.
 /// </summary>
 internal sealed class BlockTarget : IFuzzTarget, IDisposable
@@ -27,6 +29,7 @@ internal sealed class BlockTarget : IFuzzTarget, IDisposable
     private const ulong DataAt = 0x1000;
     private const int MaxData = 0x8000;
     private static readonly SplitQueueLayout Layout = new(16, 0, 0x100, 0x200);
+    private static readonly SplitRingAddresses DriverRing = new(16, 0, 0x100, 0x200);
     private static readonly Lazy<GuestMemory> SharedMemory = new(() => GuestMemory.CreateFlat(MemorySize));
     private readonly byte[] _file = new byte[DiskBytes];
     private (BlockDisk Disk, BlockRequestHandler Handler, SafeFileHandle Check)? _device;
@@ -46,18 +49,19 @@ internal sealed class BlockTarget : IFuzzTarget, IDisposable
         GuestMemory memory = SharedMemory.Value;
         memory.Clear(0, MemorySize);
         var queue = new SplitQueue(memory, Layout, VirtqueueFeatures.None);
+        var driver = new SplitRingDriver(memory, DriverRing, negotiatedFeatures: 0);
         ushort slot = 0;
         try
         {
             for (; input.Length >= 8; input = input[8..], slot++)
             {
-                Offer(memory, input[..8], slot);
+                ushort head = Offer(memory, driver, input[..8]);
                 DrainResult result = QueueDrainer.Drain(handler, queue, _chain, 4);
                 if (result != DrainResult.RingEmpty)
                 {
                     throw new FuzzInvariantException($"one request left the ring {result}");
                 }
-                Check(memory, input[..8], slot);
+                Check(memory, driver, input[..8], slot, head);
                 Progress++;
             }
         }
@@ -90,8 +94,8 @@ internal sealed class BlockTarget : IFuzzTarget, IDisposable
         => (r[0] switch { 0 => BlockProtocol.TypeIn, 1 => BlockProtocol.TypeOut, 2 => BlockProtocol.TypeFlush, 3 => BlockProtocol.TypeGetId, _ => r[0] },
             r[1], Math.Min((int)BinaryPrimitives.ReadUInt16LittleEndian(r[2..]), MaxData), 1 + (r[4] & 3), r[5] & 3, r[6], (r[7] & 1) != 0);
 
-    /// <summary>Lays the request out as a driver would: header, data, status, from descriptor 0, and publishes it.</summary>
-    private static void Offer(GuestMemory memory, ReadOnlySpan<byte> record, ushort slot)
+    /// <summary>Lays the request out as a driver would: header, data, status, and publishes it; returns its head.</summary>
+    private static ushort Offer(GuestMemory memory, SplitRingDriver driver, ReadOnlySpan<byte> record)
     {
         var r = Parse(record);
         byte[] header = new byte[BlockProtocol.HeaderSize];
@@ -107,44 +111,49 @@ internal sealed class BlockTarget : IFuzzTarget, IDisposable
         memory.Clear(DataAt + (ulong)MaxData, 4);
 
         bool dataWritable = r.Type != BlockProtocol.TypeOut;
-        var parts = new List<(ulong Address, uint Length, bool Writable)>();
+        var parts = new List<DriverBuffer>();
         if (r.SplitHeader)
         {
-            parts.Add((HeaderAt, 5, false));
-            parts.Add((HeaderAt + 5, BlockProtocol.HeaderSize - 5, false));
+            parts.Add(new DriverBuffer(HeaderAt, 5, DeviceWritable: false));
+            parts.Add(new DriverBuffer(HeaderAt + 5, BlockProtocol.HeaderSize - 5, DeviceWritable: false));
         }
         else
         {
-            parts.Add((HeaderAt, BlockProtocol.HeaderSize, false));
+            parts.Add(new DriverBuffer(HeaderAt, BlockProtocol.HeaderSize, DeviceWritable: false));
         }
         if (r.DataLength > 0)
         {
             int chunk = (r.DataLength + r.DataParts - 1) / r.DataParts;
             for (int at = 0; at < r.DataLength; at += chunk)
             {
-                parts.Add((DataAt + (ulong)at, (uint)Math.Min(chunk, r.DataLength - at), dataWritable));
+                parts.Add(new DriverBuffer(DataAt + (ulong)at, (uint)Math.Min(chunk, r.DataLength - at), dataWritable));
             }
         }
         if (r.StatusLength > 0)
         {
-            parts.Add((DataAt + (ulong)MaxData, (uint)r.StatusLength, true));
+            parts.Add(new DriverBuffer(DataAt + (ulong)MaxData, (uint)r.StatusLength, DeviceWritable: true));
         }
-        for (int i = 0; i < parts.Count; i++)
-        {
-            ushort flags = (ushort)((parts[i].Writable ? GuestRingWriter.Write : 0) | (i + 1 < parts.Count ? GuestRingWriter.Next : 0));
-            GuestRingWriter.Descriptor(memory, Layout, i, parts[i].Address, parts[i].Length, flags, (ushort)(i + 1));
-        }
-        GuestRingWriter.Publish(memory, Layout, slot, 0);
+        return driver.AddBuffer(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(parts));
     }
 
     /// <summary>What the model says this request must have done, compared with the used ring and guest memory.</summary>
-    private void Check(GuestMemory memory, ReadOnlySpan<byte> record, ushort slot)
+    private void Check(GuestMemory memory, SplitRingDriver driver, ReadOnlySpan<byte> record, ushort slot, ushort head)
     {
         var r = Parse(record);
-        (ushort usedIndex, uint id, uint usedLength) = GuestRingWriter.Used(memory, Layout);
-        if (usedIndex != (ushort)(slot + 1) || id != 0)
+        int completions = driver.PendingUsed;
+        ushort id;
+        uint usedLength;
+        try
         {
-            throw new FuzzInvariantException($"request {slot}: used.idx {usedIndex} (want {slot + 1}), id {id}: not completed exactly once");
+            if (completions != 1 || !driver.TryGetUsed(out id, out usedLength) || id != head)
+            {
+                throw new FuzzInvariantException($"request {slot}: {completions} completions for head {head}: not completed exactly once");
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            // The driver refuses a used id that is not a buffer in flight: the device completed something never offered.
+            throw new FuzzInvariantException($"request {slot}: {e.Message}");
         }
         int writable = (r.Type == BlockProtocol.TypeOut ? 0 : r.DataLength) + r.StatusLength;
         // Everything but the last writable byte is data; the status is that last byte.

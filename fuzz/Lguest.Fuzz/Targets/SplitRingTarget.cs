@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
@@ -139,32 +140,36 @@ internal sealed class SplitRingTarget : IFuzzTarget
         }
     }
 
-    /// <summary>A size-8 ring at 0/0x100/0x200 with a read+write chain and a single-buffer chain (or one indirect table).</summary>
+    /// <summary>
+    /// A size-8 ring at 0/0x100/0x200 with a read+write chain and a single-buffer chain (or one indirect table), offered
+    /// by the TestKit's driver (written from the spec, not from the device side under test) and copied out of its
+    /// memory.
+    /// </summary>
     private static byte[] TwoChains(bool indirect)
     {
-        var layout = new SplitQueueLayout(8, 0, 0x100, 0x200);
-        byte[] input = new byte[HeaderSize + 0x1000];
-        BinaryPrimitives.WriteUInt16LittleEndian(input, layout.Size);
+        const int SeedMemory = 0x1000;
+        var ring = new SplitRingAddresses(8, 0, 0x100, 0x200);
+        byte[] input = new byte[HeaderSize + SeedMemory];
+        BinaryPrimitives.WriteUInt16LittleEndian(input, ring.Size);
+        // Header byte 2 is the device's queue features: bit 0 indirect descriptors, bit 1 EVENT_IDX.
         input[2] = (byte)(indirect ? 1 : 0);
         input[3] = 4;
-        BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(8), layout.DescriptorTable);
-        BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(16), layout.AvailableRing);
-        BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(24), layout.UsedRing);
-        Span<byte> memory = input.AsSpan(HeaderSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(8), ring.Descriptors);
+        BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(16), ring.Avail);
+        BinaryPrimitives.WriteUInt64LittleEndian(input.AsSpan(24), ring.Used);
+        using GuestMemory memory = GuestMemory.CreateFlat(SeedMemory);
+        var driver = new SplitRingDriver(memory, ring, indirect ? 1UL << SplitRingSpec.FeatureIndirectDescriptors : 0);
+        DriverBuffer[] request = [new(0x800, 16, DeviceWritable: false), new(0x900, 64, DeviceWritable: true)];
         if (indirect)
         {
-            GuestRingWriter.Descriptor(memory, layout, 0, 0x400, 32, GuestRingWriter.Indirect, 0);
-            var table = new SplitQueueLayout(2, 0x400, 0, 0);
-            GuestRingWriter.Descriptor(memory, table, 0, 0x800, 16, GuestRingWriter.Next, 1);
-            GuestRingWriter.Descriptor(memory, table, 1, 0x900, 64, GuestRingWriter.Write, 0);
-            GuestRingWriter.Publish(memory, layout, 0, 0);
-            return input;
+            driver.AddIndirectBuffer(request, tableAddress: 0x400);
         }
-        GuestRingWriter.Descriptor(memory, layout, 0, 0x800, 16, GuestRingWriter.Next, 1);
-        GuestRingWriter.Descriptor(memory, layout, 1, 0x900, 64, GuestRingWriter.Write, 0);
-        GuestRingWriter.Descriptor(memory, layout, 2, 0xa00, 8, 0, 0);
-        GuestRingWriter.Publish(memory, layout, 0, 0);
-        GuestRingWriter.Publish(memory, layout, 1, 2);
+        else
+        {
+            driver.AddBuffer(request);
+            driver.AddBuffer([new DriverBuffer(0xa00, 8, DeviceWritable: false)]);
+        }
+        memory.Read(0, input.AsSpan(HeaderSize));
         return input;
     }
 }

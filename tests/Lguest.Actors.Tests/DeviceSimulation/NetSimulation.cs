@@ -5,6 +5,7 @@ using Lguest.Actors.Devices;
 using Lguest.Actors.Metrics;
 using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit;
+using Lguest.DeviceTestKit.Rig;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Tests.Devices;
 using Lguest.Actors.Tests.Support;
@@ -168,7 +169,7 @@ public sealed class NetSimulation(ITestOutputHelper output) : TestKit(TestConfig
     }
 
     /// <summary>Watches, without taking them, until the device has used <paramref name="count"/> receive buffers.</summary>
-    private static void WaitForUsedEntries(SimulatedGuest guest, NetDriver nic, int count)
+    private static void WaitForUsedEntries(RigGuest guest, NetDriver nic, int count)
     {
         DateTime deadline = DateTime.UtcNow + Bound;
         while (nic.Input.Queue.PendingUsed < count)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
@@ -54,21 +55,21 @@ public sealed class DeviceActorSpecs : TestKit
         IActorRef actor = Sys.ActorOf(DeviceActor.Props(device, KillLauncher), "cycled");
 
         Cycle(actor, memory, 20); // warm up dispatcher and pool threads before taking the baseline
-        int threadsBefore = Process.GetCurrentProcess().Threads.Count;
+        int threadsBefore = DedicatedThreads();
         int fdsBefore = OpenDescriptors();
 
         Cycle(actor, memory, 1000);
 
         AwaitAssert(() =>
         {
-            Assert.InRange(Process.GetCurrentProcess().Threads.Count, 0, threadsBefore + 4);
+            Assert.InRange(DedicatedThreads(), 0, threadsBefore + 4);
             Assert.InRange(OpenDescriptors(), 0, fdsBefore + 4);
         }, TimeSpan.FromSeconds(10));
         Sys.ActorSelection("/user/cycled/*").Tell(new Identify(1));
         ExpectMsg<ActorIdentity>(TimeSpan.FromSeconds(1)).Subject.ShouldBeNullOrMissing();
         Assert.Equal(1020, device.Activations);
         Assert.Equal(1020, device.Resets);
-        _output.WriteLine($"threads {threadsBefore} -> {Process.GetCurrentProcess().Threads.Count}, fds {fdsBefore} -> {OpenDescriptors()}");
+        _output.WriteLine($"threads {threadsBefore} -> {DedicatedThreads()}, fds {fdsBefore} -> {OpenDescriptors()}");
     }
 
     [Fact]
@@ -78,23 +79,24 @@ public sealed class DeviceActorSpecs : TestKit
         var device = new EchoDevice("handover", 1);
         IActorRef actor = Sys.ActorOf(DeviceActor.Props(device, KillLauncher));
         var layout = SplitQueueLayout.Legacy(RingAddress, 8, 4096);
-        var driver = new DriverQueue(memory, layout, VirtqueueFeatures.None);
+        var driver = new SplitRingDriver(memory, SplitRingSpec.LegacyLayout(RingAddress, 8), negotiatedFeatures: 0);
         memory.Write<ulong>(0x80000, 0x1122334455667788);
         for (int i = 0; i < 5; i++)
         {
             // Five requests the previous back end already served: the ring's used.idx says so.
-            driver.AddBuffer([new ChainBuffer(0x80000, 8, Writable: false)]);
+            driver.AddBuffer([new DriverBuffer(0x80000, 8, DeviceWritable: false)]);
         }
-        memory.Write<ushort>(layout.UsedRing + 2, 5);
-        driver.AddBuffer([new ChainBuffer(0x80000, 4, Writable: false)]); // the sixth, still to be served
+        SplitRingAddresses guestView = SplitRingSpec.LegacyLayout(RingAddress, 8);
+        memory.Write<ushort>(guestView.UsedIndex, 5);
+        driver.AddBuffer([new DriverBuffer(0x80000, 4, DeviceWritable: false)]); // the sixth, still to be served
         var position = new RingPosition(startAvailable: 5, resumeUsed: true);
         var wiring = new QueueWiring(0, "q0", memory, layout, VirtqueueFeatures.None, EventFd.Create(), new NullInterrupt(), position);
 
         actor.Tell(new DeviceProtocol.Activate(memory, 0, [wiring]));
         ExpectMsg<DeviceProtocol.Activated>();
         AwaitCondition(() => device.Chains == 1, TimeSpan.FromSeconds(5));
-        Assert.Equal(6, memory.Read<ushort>(layout.UsedRing + 2)); // used.idx moved on from 5, not from 0
-        Assert.Equal(4u, memory.Read<uint>(layout.UsedRing + 4 + (8 * 5) + 4)); // written into used slot 5
+        Assert.Equal(6, memory.Read<ushort>(guestView.UsedIndex)); // used.idx moved on from 5, not from 0
+        Assert.Equal(4u, memory.Read<uint>(guestView.UsedSlot(5) + 4)); // written into used slot 5
         Assert.Null(position.StoppedAt);
 
         actor.Tell(new DeviceProtocol.Reset());
@@ -110,9 +112,9 @@ public sealed class DeviceActorSpecs : TestKit
         IActorRef actor = Sys.ActorOf(DeviceActor.Props(device, KillLauncher, ownsDevice: false));
         var layout0 = SplitQueueLayout.Legacy(RingAddress, 8, 4096);
         var layout1 = SplitQueueLayout.Legacy(RingAddress + 0x4000, 8, 4096);
-        var driver0 = new DriverQueue(memory, layout0, VirtqueueFeatures.None);
+        var driver0 = new SplitRingDriver(memory, SplitRingSpec.LegacyLayout(RingAddress, 8), negotiatedFeatures: 0);
         driver0.SetAvailableIndex(3); // three requests a previous back end already took
-        var driver1 = new DriverQueue(memory, layout1, VirtqueueFeatures.None);
+        var driver1 = new SplitRingDriver(memory, SplitRingSpec.LegacyLayout(RingAddress + 0x4000, 8), negotiatedFeatures: 0);
         using var kick1 = EventFd.Create();
         var position0 = new RingPosition(startAvailable: 3);
 
@@ -126,7 +128,7 @@ public sealed class DeviceActorSpecs : TestKit
         Assert.Equal(new DeviceProtocol.QueueStopped(0, 3), ExpectMsg<DeviceProtocol.QueueStopped>());
 
         // Queue 1 is still served after queue 0 stopped.
-        driver1.AddBuffer([new ChainBuffer(0x80000, 16, Writable: false)]);
+        driver1.AddBuffer([new DriverBuffer(0x80000, 16, DeviceWritable: false)]);
         kick1.Signal();
         AwaitCondition(() => device.Chains == 1, TimeSpan.FromSeconds(5));
 
@@ -164,6 +166,24 @@ public sealed class DeviceActorSpecs : TestKit
     }
 
     private static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+
+    /// <summary>
+    /// The process's threads other than the .NET thread pool's: a leaked queue would leave its own thread behind,
+    /// while the pool grows and shrinks with the machine's load (it injects workers when a loaded host stalls them).
+    /// </summary>
+    private static int DedicatedThreads() => Directory.GetDirectories("/proc/self/task").Count(task => !IsPoolThread(task));
+
+    private static bool IsPoolThread(string task)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET TP", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+        {
+            return true; // it ended while we counted: not a leak
+        }
+    }
 
     private sealed class NullInterrupt : IInterruptLine
     {

@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Queues;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
@@ -5,8 +6,8 @@ using Lguest.Native.Virtio;
 namespace Lguest.Actors.Tests.Devices;
 
 /// <summary>
-/// One legacy split ring in flat guest memory, seen from both sides: the guest's <see cref="DriverQueue"/> offers
-/// buffers, the device's <see cref="SplitQueue"/> is what a handler drains. Guest buffers come from a bump allocator
+/// One legacy split ring in flat guest memory, seen from both sides: the guest's <see cref="SplitRingDriver"/> (the
+/// TestKit's, written from the spec) offers buffers, the device's <see cref="SplitQueue"/> is what a handler drains. Guest buffers come from a bump allocator
 /// above the ring.
 /// </summary>
 internal sealed class QueueHarness : IDisposable
@@ -17,32 +18,31 @@ internal sealed class QueueHarness : IDisposable
     public QueueHarness(ushort size = 256)
     {
         Memory = GuestMemory.CreateFlat(MemorySize);
-        SplitQueueLayout layout = SplitQueueLayout.Legacy(0, size);
-        Driver = new DriverQueue(Memory, layout, VirtqueueFeatures.None);
-        Device = new SplitQueue(Memory, layout, VirtqueueFeatures.None);
-        _next = SplitQueueLayout.LegacyByteSize(size);
+        Driver = new SplitRingDriver(Memory, SplitRingSpec.LegacyLayout(0, size), negotiatedFeatures: 0);
+        Device = new SplitQueue(Memory, SplitQueueLayout.Legacy(0, size), VirtqueueFeatures.None);
+        _next = SplitRingSpec.LegacyByteSize(size);
     }
 
     public GuestMemory Memory { get; }
 
-    public DriverQueue Driver { get; }
+    public SplitRingDriver Driver { get; }
 
     public SplitQueue Device { get; }
 
     public DescriptorChain Chain { get; } = new();
 
     /// <summary>A guest buffer the device may read, holding <paramref name="data"/>.</summary>
-    public ChainBuffer Readable(ReadOnlySpan<byte> data)
+    public DriverBuffer Readable(ReadOnlySpan<byte> data)
     {
         ulong address = Allocate((ulong)data.Length);
         Memory.Write(address, data);
-        return new ChainBuffer(address, (uint)data.Length, Writable: false);
+        return new DriverBuffer(address, (uint)data.Length, DeviceWritable: false);
     }
 
     /// <summary>A zeroed guest buffer of <paramref name="length"/> bytes the device may write.</summary>
-    public ChainBuffer Writable(uint length) => new(Allocate(length), length, Writable: true);
+    public DriverBuffer Writable(uint length) => new(Allocate(length), length, DeviceWritable: true);
 
-    public ushort Offer(params ChainBuffer[] buffers) => Driver.AddBuffer(buffers);
+    public ushort Offer(params DriverBuffer[] buffers) => Driver.AddBuffer(buffers);
 
     public DrainResult Drain(IQueueHandler handler, int budget = 64) => QueueDrainer.Drain(handler, Device, Chain, budget);
 
@@ -55,7 +55,7 @@ internal sealed class QueueHarness : IDisposable
 
     public bool TryUsed(out ushort head, out uint length) => Driver.TryGetUsed(out head, out length);
 
-    public byte[] Contents(ChainBuffer buffer)
+    public byte[] Contents(DriverBuffer buffer)
     {
         var bytes = new byte[buffer.Length];
         Memory.Read(buffer.Address, bytes);

@@ -1,5 +1,6 @@
 using System.Text;
 using Akka.TestKit.Xunit2;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines;
 using Lguest.Actors.Launcher;
@@ -36,7 +37,7 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
         Assert.True(engine.EventFds.ContainsKey(side.Queue(0, 0).Ring));
         Assert.True(engine.EventFds.ContainsKey(side.Queue(0, 1).Ring));
 
-        DriverQueue ring = side.LayOut(0, 1);
+        SplitRingDriver ring = side.LayOut(0, 1);
         ring.AddBuffer([side.Readable(1, 2, 3)]);
         side.Kick(0, 1);
         Assert.Equal(3u, side.WaitUsed(ring).Length);
@@ -59,7 +60,7 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
         side.Start(0);
         ulong acked = side.DescriptorAddress(0) + 5 + 8 + 4; // one vqconfig, then 4 offered feature bytes
         side.Memory.Write(acked + 3, (byte)0x10); // the guest acknowledges INDIRECT_DESC (bit 28)
-        DriverQueue ring = side.LayOut(0, 0);
+        SplitRingDriver ring = side.LayOut(0, 0);
         ring.PublishAvailable(5); // a stale entry the next session must not see
         (ulong ringAddress, ushort size, _) = side.Queue(0, 0);
 
@@ -109,7 +110,7 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
         side.SetStatus(0, 0);
         AwaitCondition(() => guest.Devices[0].Resets >= 1, Patience);
 
-        DriverQueue ring = side.StartWithQueue(0, 0);
+        SplitRingDriver ring = side.StartWithQueue(0, 0);
         ring.AddBuffer([side.Readable(4, 5, 6)]);
         side.Kick(0, 0); // the host signals the first eventfd attached for this address
 
@@ -128,7 +129,7 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
         ScriptedEngine engine = guest.WaitForBoot();
         var side = new GuestSide(engine, TestGuest.MemoryBytes);
         side.SetStatus(0, GuestSide.Acknowledge | GuestSide.Driver);
-        DriverQueue ring = side.LayOut(0, 0);
+        SplitRingDriver ring = side.LayOut(0, 0);
         ring.AddBuffer([side.Readable(9, 9)]);
 
         side.Kick(0, 0); // no eventfd yet: the launcher sees the NOTIFY on the ring's address
@@ -220,7 +221,7 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
         ScriptedEngine engine = guest.WaitForBoot();
         var side = new GuestSide(engine, TestGuest.MemoryBytes);
         side.Start(0);
-        DriverQueue ring = side.LayOut(0, 0);
+        SplitRingDriver ring = side.LayOut(0, 0);
         ring.AddBuffer([side.Readable(EchoDevice.HostFailureMarker)]);
 
         side.Kick(0, 0);
@@ -238,7 +239,7 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
         ScriptedEngine engine = guest.WaitForBoot();
         var side = new GuestSide(engine, TestGuest.MemoryBytes);
         side.Start(0);
-        DriverQueue ring = side.LayOut(0, 0);
+        SplitRingDriver ring = side.LayOut(0, 0);
         ring.PublishAvailable(200); // a head past the 8-entry ring
 
         side.Kick(0, 0);
@@ -258,7 +259,7 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
 
         for (int restart = 1; restart <= 2; restart++)
         {
-            DriverQueue bad = side.StartWithQueue(0, 0);
+            SplitRingDriver bad = side.StartWithQueue(0, 0);
             bad.PublishAvailable(200);
             side.Kick(0, 0);
             bool seen = SpinWait.SpinUntil(() => (side.Status(0) & GuestSide.NeedsReset) != 0, Patience);
@@ -267,7 +268,7 @@ public sealed class LauncherSpecs(ITestOutputHelper output) : TestKit(TestConfig
 
             // What a driver does on DEVICE_NEEDS_RESET: reset, then bring the device up again, and it works.
             side.SetStatus(0, 0);
-            DriverQueue good = side.StartWithQueue(0, 0);
+            SplitRingDriver good = side.StartWithQueue(0, 0);
             good.AddBuffer([side.Readable(7)]);
             side.Kick(0, 0);
             Assert.Equal(1u, side.WaitUsed(good).Length);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
@@ -8,6 +9,7 @@ using Lguest.Actors.Tests.Devices;
 using Lguest.Actors.Tests.Support;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
+using Lguest.Native.Tests.Interop;
 using Lguest.Native.Virtio;
 using Xunit.Abstractions;
 
@@ -31,27 +33,26 @@ public sealed class VirtqueueActorSpecs : TestKit
     private static readonly SupervisionSettings KillLauncher = new(GuestErrorPolicy.KillLauncher, 3, TimeSpan.FromMinutes(1));
 
     [Fact]
-    public void An_idle_queue_stops_in_under_10_ms()
+    public void An_idle_queue_asleep_in_poll_stops_without_a_kick()
     {
         using var ring = new Ring();
-        IActorRef device = Sys.ActorOf(DeviceActor.Props(new EchoDevice("idle", 1), KillLauncher));
-        double fastest = double.MaxValue;
-        for (int attempt = 0; attempt < 5 && fastest >= 10; attempt++)
+        var echo = new EchoDevice("idle", 1);
+        IActorRef device = Sys.ActorOf(DeviceActor.Props(echo, KillLauncher));
+        for (int attempt = 0; attempt < 3; attempt++)
         {
             device.Tell(ring.Start());
             ExpectMsg<DeviceProtocol.QueueStarted>();
-            ring.Serve(1); // the queue has served and gone back to sleep in poll()
-            Thread.Sleep(20);
+            ring.Serve(1);
+            // The queue has served and gone back to sleep in poll(), whose timeout is infinite: only the stop's own
+            // wake-up can end it, so the bound below is generous and still proves there is one.
+            BlockedThread.WaitUntilAsleepIn(echo.DrainThread!, BlockedThread.Waits);
 
             var clock = Stopwatch.StartNew();
             device.Tell(new DeviceProtocol.StopQueue(0));
-            ExpectMsg<DeviceProtocol.QueueStopped>();
-            fastest = Math.Min(fastest, clock.Elapsed.TotalMilliseconds);
+            ExpectMsg<DeviceProtocol.QueueStopped>(TimeSpan.FromSeconds(10));
+            // For the record only: speed is the benchmark's to measure, not a test's to assert.
+            _output.WriteLine($"stop of an idle queue: {clock.Elapsed.TotalMilliseconds:F2} ms");
         }
-        // The best of a few tries, so a loaded machine's scheduling does not decide; a queue that had to wait for a
-        // kick or a timeout to notice the stop would never get near it.
-        _output.WriteLine($"fastest stop of an idle queue: {fastest:F2} ms");
-        Assert.InRange(fastest, 0, 10);
         StopAndWait(device);
     }
 
@@ -99,7 +100,8 @@ public sealed class VirtqueueActorSpecs : TestKit
         IActorRef queue = Sys.ActorOf(VirtqueueActor.Props("polled", ring.Wiring(), handler, TimeSpan.FromMilliseconds(1)));
         ring.Serve(200); // back-to-back requests open the polling window wide
 
-        Thread.Sleep(200); // idle: the window closes, notifications are back on, the thread sleeps
+        // Idle: the window closes, notifications are back on, and the thread goes to sleep in poll().
+        BlockedThread.WaitUntilAsleepIn(handler.ThreadDirectory, BlockedThread.Waits);
         long before = handler.ThreadCpuTicks();
         Thread.Sleep(1000);
         long used = handler.ThreadCpuTicks() - before;
@@ -152,6 +154,9 @@ public sealed class VirtqueueActorSpecs : TestKit
 
         public long AllocatedAtNextDrain() => LastAllocated;
 
+        /// <summary>The /proc directory of the thread that drains.</summary>
+        public string ThreadDirectory => Path.GetDirectoryName(_threadStat!)!;
+
         /// <summary>utime + stime of the thread that drains, from /proc (fields 14 and 15).</summary>
         public long ThreadCpuTicks()
         {
@@ -186,13 +191,13 @@ public sealed class VirtqueueActorSpecs : TestKit
     {
         private readonly SplitQueueLayout _layout = SplitQueueLayout.Legacy(RingAddress, RingSize, 4096);
         private readonly EventFd _kick = EventFd.Create(nonBlocking: true);
-        private DriverQueue _driver;
+        private SplitRingDriver _driver;
         private ushort _startAt;
 
         public Ring()
         {
             Memory = GuestMemory.CreateFlat(1 << 20);
-            _driver = new DriverQueue(Memory, _layout, VirtqueueFeatures.None);
+            _driver = new SplitRingDriver(Memory, SplitRingSpec.LegacyLayout(RingAddress, RingSize), negotiatedFeatures: 0);
         }
 
         public GuestMemory Memory { get; }
@@ -201,7 +206,7 @@ public sealed class VirtqueueActorSpecs : TestKit
 
         public DeviceProtocol.StartQueue Start() => new(Memory, 0, Wiring());
 
-        public void Offer() => _driver.AddBuffer([new ChainBuffer(0x80000, 1, Writable: false)]);
+        public void Offer() => _driver.AddBuffer([new DriverBuffer(0x80000, 1, DeviceWritable: false)]);
 
         public void Kick() => _kick.Signal();
 

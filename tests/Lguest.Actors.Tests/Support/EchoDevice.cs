@@ -43,6 +43,9 @@ internal sealed class EchoDevice : VirtioDevice
 
     public long Chains => Interlocked.Read(ref _chains);
 
+    /// <summary>The /proc directory of the thread that last drained a queue (BlockedThread watches it go idle).</summary>
+    public string? DrainThread { get; private set; }
+
     public bool Disposed { get; private set; }
 
     public override void Activate(GuestMemory memory, ulong features) => Interlocked.Increment(ref _activations);
@@ -59,6 +62,7 @@ internal sealed class EchoDevice : VirtioDevice
     {
         public HandlerOutcome Handle(ref ChainReader readable, ref ChainWriter writable)
         {
+            device.DrainThread = Native.Tests.Interop.BlockedThread.Current();
             uint length = (uint)readable.Remaining;
             if (readable.TryReadObject(out byte first) && first == HostFailureMarker)
             {

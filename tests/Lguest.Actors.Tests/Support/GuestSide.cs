@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
 
@@ -47,11 +48,11 @@ internal sealed class GuestSide(ScriptedEngine engine, ulong memoryBytes)
     }
 
     /// <summary>As a Linux driver orders it: ACKNOWLEDGE, DRIVER, lay out the ring, then DRIVER_OK.</summary>
-    public DriverQueue StartWithQueue(int device, int queue)
+    public SplitRingDriver StartWithQueue(int device, int queue)
     {
         SetStatus(device, Acknowledge);
         SetStatus(device, Acknowledge | Driver);
-        DriverQueue ring = LayOut(device, queue);
+        SplitRingDriver ring = LayOut(device, queue);
         SetStatus(device, Acknowledge | Driver | DriverOk);
         return ring;
     }
@@ -62,19 +63,19 @@ internal sealed class GuestSide(ScriptedEngine engine, ulong memoryBytes)
         return (Memory.Read<uint>(vqconfig + 4) * 4096UL, Memory.Read<ushort>(vqconfig), Memory.Read<ushort>(vqconfig + 2));
     }
 
-    public DriverQueue LayOut(int device, int queue, VirtqueueFeatures features = VirtqueueFeatures.None)
+    public SplitRingDriver LayOut(int device, int queue, ulong negotiatedFeatures = 0)
     {
         (ulong ring, ushort size, _) = Queue(device, queue);
-        return new DriverQueue(Memory, SplitQueueLayout.Legacy(ring, size, 4096), features);
+        return new SplitRingDriver(Memory, SplitRingSpec.LegacyLayout(ring, size), negotiatedFeatures);
     }
 
     /// <summary>A guest buffer holding <paramref name="data"/>.</summary>
-    public ChainBuffer Readable(params byte[] data)
+    public DriverBuffer Readable(params byte[] data)
     {
         ulong address = _nextBuffer;
         _nextBuffer += 4096;
         Memory.Write(address, data);
-        return new ChainBuffer(address, (uint)data.Length, Writable: false);
+        return new DriverBuffer(address, (uint)data.Length, DeviceWritable: false);
     }
 
     /// <summary>LHCALL_NOTIFY on the queue's address, delivered as the host kernel would.</summary>
@@ -92,7 +93,7 @@ internal sealed class GuestSide(ScriptedEngine engine, ulong memoryBytes)
     }
 
     /// <summary>Polls the used ring until an entry appears (the device runs on its own threads).</summary>
-    public (ushort Head, uint Length) WaitUsed(DriverQueue queue, TimeSpan? timeout = null)
+    public (ushort Head, uint Length) WaitUsed(SplitRingDriver queue, TimeSpan? timeout = null)
     {
         DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
         while (true)

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using Lguest.DeviceTestKit.VhostUser;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Interop;
 using Lguest.Native.VhostUser;
 using Lguest.Native.Virtio;
@@ -34,7 +36,7 @@ public sealed class InflightKillTests(ITestOutputHelper output)
         using FileDescriptor keptByFrontEnd = inflightFd;
         guest.FrontEnd.SetInflightFd(inflight, keptByFrontEnd);
         guest.SendMemoryTable();
-        (DriverQueue ring, EventFd call) = guest.StartRing(0, RingAddress, RingSize);
+        (SplitRingDriver ring, EventFd call) = guest.StartRing(0, RingAddress, RingSize);
 
         var outstanding = new Dictionary<ushort, (int Seq, int Slot)>();
         var freeSlots = new Stack<int>(Enumerable.Range(0, Depth));
@@ -54,7 +56,7 @@ public sealed class InflightKillTests(ITestOutputHelper output)
                 guest.Memory.Write(at, header);
                 guest.Memory.Write(at + 16, Record(seq));
                 guest.Memory.Write(at + 16 + 512, new byte[] { 0xFF });
-                ushort head = ring.AddBuffer([new ChainBuffer(at, 16, false), new ChainBuffer(at + 16, 512, false), new ChainBuffer(at + 16 + 512, 1, true)]);
+                ushort head = ring.AddBuffer([new DriverBuffer(at, 16, false), new DriverBuffer(at + 16, 512, false), new DriverBuffer(at + 16 + 512, 1, true)]);
                 outstanding.Add(head, (seq, slot));
                 seq++;
             }

@@ -28,9 +28,17 @@ public sealed class EventFdTests
     public async Task A_blocking_drain_waits_for_a_signal_from_another_thread()
     {
         using var e = EventFd.Create();
-        Task<ulong> drain = Task.Factory.StartNew(e.Drain, TaskCreationOptions.LongRunning);
+        var task = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<ulong> drain = Task.Factory.StartNew(
+            () =>
+            {
+                task.SetResult(BlockedThread.Current());
+                return e.Drain();
+            },
+            TaskCreationOptions.LongRunning);
 
-        await Task.Delay(50);
+        // Asleep in read with the counter at zero: only the signal below can wake it.
+        BlockedThread.WaitUntilAsleepIn(await task.Task, BlockedThread.Waits);
         Assert.False(drain.IsCompleted);
         e.Signal(3);
 

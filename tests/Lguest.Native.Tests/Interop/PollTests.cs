@@ -50,16 +50,19 @@ public sealed class PollTests
     {
         using var kick = EventFd.Create(nonBlocking: true);
         using var stop = EventFd.Create(nonBlocking: true);
+        var task = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         Task<bool[]> waiter = Task.Factory.StartNew(
             () =>
             {
                 var readable = new bool[2];
+                task.SetResult(BlockedThread.Current());
                 Poll.WaitReadable([kick.Descriptor, stop.Descriptor], readable, Timeout.InfiniteTimeSpan);
                 return readable;
             },
             TaskCreationOptions.LongRunning);
 
-        await Task.Delay(50);
+        // Asleep in poll with nothing signalled: only the kick below can wake it.
+        BlockedThread.WaitUntilAsleepIn(await task.Task, BlockedThread.Waits);
         Assert.False(waiter.IsCompleted);
         kick.Signal();
 

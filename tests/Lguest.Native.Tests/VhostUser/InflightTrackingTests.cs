@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Interop;
 using Lguest.Native.Tests.Virtio;
 using Lguest.Native.VhostUser;
@@ -58,7 +59,7 @@ public sealed class InflightTrackingTests
         var heads = new List<ushort>();
         for (int i = 0; i < 5; i++)
         {
-            heads.Add(ring.Driver.AddBuffer([new ChainBuffer(Data + (ulong)i * 0x100, 16, false), new ChainBuffer(Data + (ulong)i * 0x100 + 16, 1, true)]));
+            heads.Add(ring.Driver.AddBuffer([new DriverBuffer(Data + (ulong)i * 0x100, 16, false), new DriverBuffer(Data + (ulong)i * 0x100 + 16, 1, true)]));
         }
 
         var dead = new SplitQueue(ring.Memory, ring.Layout, ring.Device.Features);
@@ -101,8 +102,8 @@ public sealed class InflightTrackingTests
         (VhostUserInflightRegion first, FileDescriptor fd) = VhostUserInflightRegion.Create(1, 8, deviceQueues: 1);
         using FileDescriptor frontEndFd = fd;
         VhostUserInflight description = first.Description;
-        ushort a = ring.Driver.AddBuffer([new ChainBuffer(Data, 16, false), new ChainBuffer(Data + 16, 1, true)]);
-        ushort b = ring.Driver.AddBuffer([new ChainBuffer(Data + 0x100, 16, false), new ChainBuffer(Data + 0x110, 1, true)]);
+        ushort a = ring.Driver.AddBuffer([new DriverBuffer(Data, 16, false), new DriverBuffer(Data + 16, 1, true)]);
+        ushort b = ring.Driver.AddBuffer([new DriverBuffer(Data + 0x100, 16, false), new DriverBuffer(Data + 0x110, 1, true)]);
 
         var dead = new SplitQueue(ring.Memory, ring.Layout, ring.Device.Features);
         dead.AttachInflight(new DiesBeforeClearing(first.TrackerFor(0, 8)!));
@@ -157,7 +158,7 @@ public sealed class InflightTrackingTests
         {
             var queue = new SplitQueue(ring.Memory, ring.Layout, ring.Device.Features);
             queue.AttachInflight(region.TrackerFor(0, 8)!);
-            ChainBuffer[] buffers = [new ChainBuffer(Data, 16, false), new ChainBuffer(Data + 16, 1, true)];
+            DriverBuffer[] buffers = [new DriverBuffer(Data, 16, false), new DriverBuffer(Data + 16, 1, true)];
             void Round()
             {
                 ring.Driver.AddBuffer(buffers);

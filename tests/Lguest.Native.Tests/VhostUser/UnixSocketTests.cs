@@ -6,6 +6,17 @@ namespace Lguest.Native.Tests.VhostUser;
 
 public sealed class UnixSocketTests
 {
+    /// <summary>Waits (bounded) until nothing sent to <paramref name="socket"/> is left unread: its reader took it.</summary>
+    private static async Task ConsumedAsync(FileDescriptor socket)
+    {
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Pipe.Available(socket) > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the reader never took the piece off the socket");
+            await Task.Delay(1);
+        }
+    }
+
     private static string TempSocketPath() => Path.Combine(Path.GetTempPath(), $"lguest-vhu-{Guid.NewGuid():N}.sock");
 
     [Fact]
@@ -88,9 +99,10 @@ public sealed class UnixSocketTests
                 UnixSocket.Send(front, bytes.AsSpan(0, 5), [memfd]);
             }
             Task<VhostUserMessage?> reading = Task.Run(channel.ReceiveRequest);
-            await Task.Delay(50); // let the reader consume the first piece alone
+            // Each piece is sent once the reader has taken the one before it off the socket, so it reads them apart.
+            await ConsumedAsync(back);
             UnixSocket.Send(front, bytes.AsSpan(5, 5));
-            await Task.Delay(20);
+            await ConsumedAsync(back);
             UnixSocket.Send(front, bytes.AsSpan(10));
             using VhostUserMessage? message = await reading.WaitAsync(TimeSpan.FromSeconds(10));
             Assert.NotNull(message);

@@ -1,11 +1,16 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Virtio;
-using static Lguest.Native.Virtio.VirtqueueFlags;
 
 namespace Lguest.Native.Tests.Virtio;
 
 /// <summary>Each ring here breaks one rule; the device must name it, return, and stay poisoned.</summary>
 public sealed class HostileRingTests
 {
+    // The guest writes descriptor flags by the spec's values (2.7.5), not the device side's constants.
+    private const ushort Next = SplitRingSpec.DescriptorNext;
+    private const ushort Write = SplitRingSpec.DescriptorWrite;
+    private const ushort Indirect = SplitRingSpec.DescriptorIndirect;
+
     private const ulong Data = RingFixture.DataArea;
     private const ulong Table = RingFixture.TableArea;
 
@@ -246,8 +251,8 @@ public sealed class HostileRingTests
         using var ring = new RingFixture(size: 8);
         ring.Device.NextAvailableIndex = 65535;
         ring.Driver.SetAvailableIndex(65535);
-        ushort first = ring.Driver.AddBuffer([new ChainBuffer(Data, 10, false)]);
-        ushort second = ring.Driver.AddBuffer([new ChainBuffer(Data + 0x100, 20, true)]);
+        ushort first = ring.Driver.AddBuffer([new DriverBuffer(Data, 10, false)]);
+        ushort second = ring.Driver.AddBuffer([new DriverBuffer(Data + 0x100, 20, true)]);
         Assert.Equal(1, ring.Driver.AvailableIndex);
 
         Assert.True(ring.Device.TryPop(ring.Chain));
@@ -278,8 +283,8 @@ public sealed class HostileRingTests
         Assert.Equal(0, ring.Device.UsedIndex);
 
         // The driver re-initialises its ring after a reset; the same queue object then works again.
-        var driver = new DriverQueue(ring.Memory, ring.Layout, VirtqueueFeatures.IndirectDescriptors);
-        ushort head = driver.AddBuffer([new ChainBuffer(Data, 16, false)]);
+        var driver = new SplitRingDriver(ring.Memory, ring.Driver.Addresses, RingFixture.NegotiatedBits(VirtqueueFeatures.IndirectDescriptors));
+        ushort head = driver.AddBuffer([new DriverBuffer(Data, 16, false)]);
         Assert.True(ring.Device.TryPop(ring.Chain));
         Assert.Equal(head, ring.Chain.HeadIndex);
         ring.Device.AddUsed(head, 0);

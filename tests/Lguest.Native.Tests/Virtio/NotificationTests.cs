@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Virtio;
 
 namespace Lguest.Native.Tests.Virtio;
@@ -59,7 +60,7 @@ public sealed class NotificationTests
         using var ring = new RingFixture(features: VirtqueueFeatures.EventIndex);
         for (int i = 0; i < 8; i++)
         {
-            ring.Driver.AddBuffer([new ChainBuffer(Data, 8, true)]);
+            ring.Driver.AddBuffer([new DriverBuffer(Data, 8, true)]);
         }
         ring.Driver.DisableInterrupts();
         Assert.Equal(0, ring.Memory.Read<ushort>(ring.Layout.AvailableRing)); // §2.7.7: flags stay 0 with EVENT_IDX
@@ -105,7 +106,7 @@ public sealed class NotificationTests
         Assert.Equal((ushort)availEvent, ring.Memory.Read<ushort>(ring.Layout.UsedRing + 4 + 8UL * ring.Layout.Size));
         for (int i = 0; i < added; i++)
         {
-            ring.Driver.AddBuffer([new ChainBuffer(Data, 8, false)]);
+            ring.Driver.AddBuffer([new DriverBuffer(Data, 8, false)]);
         }
         Assert.Equal(expected, ring.Driver.KickNeeded());
         Assert.False(ring.Driver.KickNeeded());
@@ -116,15 +117,15 @@ public sealed class NotificationTests
     {
         using var ring = new RingFixture(features: VirtqueueFeatures.None);
         Assert.False(ring.Driver.KickNeeded()); // nothing added
-        ring.Driver.AddBuffer([new ChainBuffer(Data, 8, false)]);
+        ring.Driver.AddBuffer([new DriverBuffer(Data, 8, false)]);
         Assert.True(ring.Driver.KickNeeded());
 
         ring.Device.DisableNotifications();
-        ring.Driver.AddBuffer([new ChainBuffer(Data, 8, false)]);
+        ring.Driver.AddBuffer([new DriverBuffer(Data, 8, false)]);
         Assert.False(ring.Driver.KickNeeded());
 
         Assert.True(ring.Device.EnableNotifications()); // two buffers are waiting: do not sleep
-        ring.Driver.AddBuffer([new ChainBuffer(Data, 8, false)]);
+        ring.Driver.AddBuffer([new DriverBuffer(Data, 8, false)]);
         Assert.True(ring.Driver.KickNeeded());
     }
 
@@ -144,7 +145,7 @@ public sealed class NotificationTests
     {
         using var ring = new RingFixture(features: VirtqueueFeatures.None);
         Assert.False(ring.Device.EnableNotifications());
-        ring.Driver.AddBuffer([new ChainBuffer(Data, 8, false)]);
+        ring.Driver.AddBuffer([new DriverBuffer(Data, 8, false)]);
         Assert.True(ring.Device.EnableNotifications());
         Assert.True(ring.Device.TryPop(ring.Chain));
         Assert.False(ring.Device.EnableNotifications());

@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
 
@@ -14,7 +15,7 @@ internal static class RandomRingModel
     private const ushort Write = 2;
     private const ushort Indirect = 4;
 
-    public static List<ChainBuffer>? Walk(GuestMemory memory, ulong memorySize, SplitQueueLayout layout, bool indirectAllowed, ushort head)
+    public static List<ChainBuffer>? Walk(GuestMemory memory, ulong memorySize, SplitRingAddresses layout, bool indirectAllowed, ushort head)
     {
         var chain = new List<ChainBuffer>();
         var visited = new HashSet<int>();
@@ -25,7 +26,7 @@ internal static class RandomRingModel
             {
                 return null;
             }
-            (ulong address, uint length, ushort flags, ushort next) = ReadDescriptor(memory, layout.DescriptorTable, index);
+            (ulong address, uint length, ushort flags, ushort next) = ReadDescriptor(memory, layout.Descriptors, index);
             if ((flags & Indirect) != 0)
             {
                 if (!indirectAllowed || (flags & Next) != 0)

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
 
@@ -89,11 +90,12 @@ public sealed class RandomRingProperties
     private static void Check(GuestMemory memory, DescriptorChain chain, RingCase c, Outcomes seen)
     {
         memory.Clear(0, MemorySize);
-        SplitQueueLayout layout = SplitQueueLayout.Legacy(0, c.Size);
+        // The guest's side and the model lay the ring out by the spec's reading (the TestKit's), the queue by its own.
+        SplitRingAddresses ring = SplitRingSpec.LegacyLayout(0, c.Size);
         for (int i = 0; i < c.Size; i++)
         {
             Descriptor d = c.Table[i];
-            WriteDescriptor(memory, layout.DescriptorTable + (ulong)i * 16, d);
+            WriteDescriptor(memory, ring.Descriptor((ushort)i), d);
         }
         for (int i = 0; i < c.IndirectTables.Length; i++)
         {
@@ -101,11 +103,11 @@ public sealed class RandomRingProperties
         }
         for (int i = 0; i < c.Size; i++)
         {
-            memory.Write(layout.AvailableRing + 4 + (ulong)i * 2, c.AvailEntries[i]);
+            memory.Write(ring.AvailSlot((ushort)i), c.AvailEntries[i]);
         }
-        memory.Write(layout.AvailableRing + 2, (ushort)(c.StartIndex + c.Ahead));
+        memory.Write(ring.AvailIndex, (ushort)(c.StartIndex + c.Ahead));
 
-        var queue = new SplitQueue(memory, layout, c.Features) { NextAvailableIndex = c.StartIndex };
+        var queue = new SplitQueue(memory, SplitQueueLayout.Legacy(0, c.Size), c.Features) { NextAvailableIndex = c.StartIndex };
         bool indirect = (c.Features & VirtqueueFeatures.IndirectDescriptors) != 0;
         ushort modelNext = c.StartIndex;
         int popped = 0;
@@ -118,7 +120,7 @@ public sealed class RandomRingProperties
             if (modelHasEntry && waiting <= c.Size)
             {
                 ushort head = c.AvailEntries[modelNext & (c.Size - 1)];
-                expected = head < c.Size ? RandomRingModel.Walk(memory, MemorySize, layout, indirect, head) : null;
+                expected = head < c.Size ? RandomRingModel.Walk(memory, MemorySize, ring, indirect, head) : null;
             }
 
             bool got;

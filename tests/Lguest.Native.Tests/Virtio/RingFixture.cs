@@ -1,9 +1,14 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Memory;
 using Lguest.Native.Virtio;
 
 namespace Lguest.Native.Tests.Virtio;
 
-/// <summary>A flat guest, one legacy ring in it, and both sides of the queue over that ring.</summary>
+/// <summary>
+/// A flat guest, one legacy ring in it, and both sides of the queue over that ring: the device's
+/// <see cref="SplitQueue"/> under test, and the TestKit's <see cref="SplitRingDriver"/>, written from the spec, as the
+/// guest, each laying the ring out by its own reading so a layout error cannot be mirrored.
+/// </summary>
 internal sealed class RingFixture : IDisposable
 {
     public const ulong MemorySize = 0x100000;
@@ -15,7 +20,7 @@ internal sealed class RingFixture : IDisposable
     {
         Memory = GuestMemory.CreateFlat(MemorySize);
         Layout = SplitQueueLayout.Legacy(RingAddress, size);
-        Driver = new DriverQueue(Memory, Layout, features);
+        Driver = new SplitRingDriver(Memory, SplitRingSpec.LegacyLayout(RingAddress, size), NegotiatedBits(features));
         Device = new SplitQueue(Memory, Layout, features);
     }
 
@@ -23,7 +28,7 @@ internal sealed class RingFixture : IDisposable
 
     public SplitQueueLayout Layout { get; }
 
-    public DriverQueue Driver { get; }
+    public SplitRingDriver Driver { get; }
 
     public SplitQueue Device { get; }
 
@@ -56,4 +61,13 @@ internal sealed class RingFixture : IDisposable
     }
 
     public void Dispose() => Memory.Dispose();
+
+    /// <summary>The driver's offer of the buffers a test expects the device's chain to hold.</summary>
+    public static DriverBuffer[] Offer(ChainBuffer[] expected) =>
+        Array.ConvertAll(expected, b => new DriverBuffer(b.Address, b.Length, b.Writable));
+
+    /// <summary>The feature bits the driver accepted, by the spec's numbers (6), for what the device was told.</summary>
+    public static ulong NegotiatedBits(VirtqueueFeatures features) =>
+        ((features & VirtqueueFeatures.IndirectDescriptors) != 0 ? 1UL << SplitRingSpec.FeatureIndirectDescriptors : 0)
+        | ((features & VirtqueueFeatures.EventIndex) != 0 ? 1UL << SplitRingSpec.FeatureEventIndex : 0);
 }

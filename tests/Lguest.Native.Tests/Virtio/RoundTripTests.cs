@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Virtio;
 
 namespace Lguest.Native.Tests.Virtio;
@@ -18,7 +19,7 @@ public sealed class RoundTripTests
         int completed = 0;
         int tableSlot = 0;
         byte[] reply = new byte[64];
-        Span<ChainBuffer> buffers = stackalloc ChainBuffer[4];
+        Span<DriverBuffer> buffers = stackalloc DriverBuffer[4];
 
         while (completed < 3 * 65536 / 2)
         {
@@ -30,7 +31,7 @@ public sealed class RoundTripTests
                 int readable = random.Next(0, count + 1);
                 for (int i = 0; i < count; i++)
                 {
-                    buffers[i] = new ChainBuffer(RingFixture.DataArea + (ulong)(r * 0x1000 + i * 0x100), (uint)random.Next(1, 0x100), i >= readable);
+                    buffers[i] = new DriverBuffer(RingFixture.DataArea + (ulong)(r * 0x1000 + i * 0x100), (uint)random.Next(1, 0x100), i >= readable);
                 }
                 bool useIndirect = indirect && random.Next(2) == 0;
                 if (useIndirect ? ring.Driver.FreeDescriptorCount == 0 : ring.Driver.FreeDescriptorCount < count)

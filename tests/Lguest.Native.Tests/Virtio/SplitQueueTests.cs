@@ -1,11 +1,16 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Interop;
 using Lguest.Native.Virtio;
-using static Lguest.Native.Virtio.VirtqueueFlags;
 
 namespace Lguest.Native.Tests.Virtio;
 
 public sealed class SplitQueueTests
 {
+    // The guest writes descriptor flags by the spec's values (2.7.5), not the device side's constants.
+    private const ushort Next = SplitRingSpec.DescriptorNext;
+    private const ushort Write = SplitRingSpec.DescriptorWrite;
+    private const ushort Indirect = SplitRingSpec.DescriptorIndirect;
+
     private const ulong Data = RingFixture.DataArea;
     private const ulong Table = RingFixture.TableArea;
 
@@ -28,7 +33,7 @@ public sealed class SplitQueueTests
             new(Data + 0x200, 512, true),
             new(Data + 0x400, 1, true),
         ];
-        ushort head = ring.Driver.AddBuffer(buffers);
+        ushort head = ring.Driver.AddBuffer(RingFixture.Offer(buffers));
 
         Assert.True(ring.Device.TryPop(ring.Chain));
         DescriptorChain chain = ring.Chain;
@@ -50,7 +55,7 @@ public sealed class SplitQueueTests
         using var ring = new RingFixture();
         ChainBuffer[] buffers = [new(Data, 16, false), new(Data + 0x100, 64, true), new(Data + 0x200, 1, true)];
         int freeBefore = ring.Driver.FreeDescriptorCount;
-        ushort head = ring.Driver.AddIndirectBuffer(buffers, Table);
+        ushort head = ring.Driver.AddIndirectBuffer(RingFixture.Offer(buffers), Table);
         Assert.Equal(freeBefore - 1, ring.Driver.FreeDescriptorCount);
 
         Assert.True(ring.Device.TryPop(ring.Chain));
@@ -107,7 +112,7 @@ public sealed class SplitQueueTests
     public void ChainIsASnapshotTheGuestCannotChangeAfterThePop()
     {
         using var ring = new RingFixture();
-        ushort head = ring.Driver.AddBuffer([new ChainBuffer(Data, 16, false), new ChainBuffer(Data + 0x100, 32, true)]);
+        ushort head = ring.Driver.AddBuffer([new DriverBuffer(Data, 16, false), new DriverBuffer(Data + 0x100, 32, true)]);
         Assert.True(ring.Device.TryPop(ring.Chain));
 
         // The guest rewrites the table to point outside memory: what the device already accepted stays as it was.
@@ -125,7 +130,7 @@ public sealed class SplitQueueTests
         using var ring = new RingFixture(size: 256);
         var chain = new DescriptorChain(initialCapacity: 1);
         ChainBuffer[] buffers = Enumerable.Range(0, 200).Select(i => new ChainBuffer(Data + (ulong)i * 8, 8, i >= 150)).ToArray();
-        ring.Driver.AddBuffer(buffers);
+        ring.Driver.AddBuffer(RingFixture.Offer(buffers));
         Assert.True(ring.Device.TryPop(chain));
         Assert.Equal(buffers, chain.Buffers.ToArray());
         Assert.Equal(150, chain.ReadableCount);
@@ -137,7 +142,7 @@ public sealed class SplitQueueTests
         using var ring = new RingFixture();
         ring.Memory.Write(Data, "abcd"u8);
         ring.Memory.Write(Data + 0x100, "efghij"u8);
-        ring.Driver.AddBuffer([new ChainBuffer(Data, 4, false), new ChainBuffer(Data + 0x100, 6, false), new ChainBuffer(Data + 0x200, 8, true)]);
+        ring.Driver.AddBuffer([new DriverBuffer(Data, 4, false), new DriverBuffer(Data + 0x100, 6, false), new DriverBuffer(Data + 0x200, 8, true)]);
         Assert.True(ring.Device.TryPop(ring.Chain));
 
         Span<byte> out5 = stackalloc byte[5];
@@ -154,7 +159,7 @@ public sealed class SplitQueueTests
     public void CopyToWritableAtAnOffsetIsBoundedByTheWritablePart()
     {
         using var ring = new RingFixture();
-        ring.Driver.AddBuffer([new ChainBuffer(Data, 4, false), new ChainBuffer(Data + 0x100, 3, true), new ChainBuffer(Data + 0x200, 4, true)]);
+        ring.Driver.AddBuffer([new DriverBuffer(Data, 4, false), new DriverBuffer(Data + 0x100, 3, true), new DriverBuffer(Data + 0x200, 4, true)]);
         Assert.True(ring.Device.TryPop(ring.Chain));
 
         Assert.Equal(5, ring.Chain.CopyToWritable(ring.Memory, 2, "ABCDEFGHIJ"u8));
@@ -175,7 +180,7 @@ public sealed class SplitQueueTests
         using var ring = new RingFixture();
         ring.Memory.Write(Data, "header.."u8);
         ring.Memory.Write(Data + 0x100, "payload"u8);
-        ring.Driver.AddBuffer([new ChainBuffer(Data, 8, false), new ChainBuffer(Data + 0x100, 7, false), new ChainBuffer(Data + 0x200, 16, true)]);
+        ring.Driver.AddBuffer([new DriverBuffer(Data, 8, false), new DriverBuffer(Data + 0x100, 7, false), new DriverBuffer(Data + 0x200, 16, true)]);
         Assert.True(ring.Device.TryPop(ring.Chain));
 
         Span<IoVector> iov = stackalloc IoVector[4];
@@ -198,7 +203,7 @@ public sealed class SplitQueueTests
     public void AddUsedPublishesElementAndIndex()
     {
         using var ring = new RingFixture();
-        ushort head = ring.Driver.AddBuffer([new ChainBuffer(Data, 8, true)]);
+        ushort head = ring.Driver.AddBuffer([new DriverBuffer(Data, 8, true)]);
         Assert.True(ring.Device.TryPop(ring.Chain));
         ring.Device.AddUsed(ring.Chain.HeadIndex, 5);
         Assert.Equal(1, ring.Device.UsedIndex);

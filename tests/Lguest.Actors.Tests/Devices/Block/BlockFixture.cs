@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Akka.Event;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices.Block;
 using Lguest.Actors.Queues;
@@ -41,7 +42,7 @@ internal sealed class BlockFixture : IDisposable
     }
 
     /// <summary>Offers a request of the given buffers, drains, and returns the status byte and used length.</summary>
-    public (byte Status, uint Used) Run(ChainBuffer status, params ChainBuffer[] buffers)
+    public (byte Status, uint Used) Run(DriverBuffer status, params DriverBuffer[] buffers)
     {
         Ring.Offer(buffers);
         Assert.Equal(DrainResult.RingEmpty, Ring.Drain(Handler));
@@ -52,21 +53,21 @@ internal sealed class BlockFixture : IDisposable
     /// <summary>A read of <paramref name="length"/> bytes from <paramref name="sector"/>: status, used, data.</summary>
     public (byte Status, uint Used, byte[] Data) Read(ulong sector, uint length)
     {
-        ChainBuffer data = Ring.Writable(length);
-        ChainBuffer status = Ring.Writable(1);
+        DriverBuffer data = Ring.Writable(length);
+        DriverBuffer status = Ring.Writable(1);
         (byte s, uint used) = Run(status, Ring.Readable(Header(BlockProtocol.TypeIn, sector)), data, status);
         return (s, used, Ring.Contents(data));
     }
 
     public (byte Status, uint Used) Write(ulong sector, byte[] data)
     {
-        ChainBuffer status = Ring.Writable(1);
+        DriverBuffer status = Ring.Writable(1);
         return Run(status, Ring.Readable(Header(BlockProtocol.TypeOut, sector)), Ring.Readable(data), status);
     }
 
     public (byte Status, uint Used) Simple(uint type, ulong sector = 0)
     {
-        ChainBuffer status = Ring.Writable(1);
+        DriverBuffer status = Ring.Writable(1);
         return Run(status, Ring.Readable(Header(type, sector)), status);
     }
 

@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Block;
 using Lguest.Actors.Queues;
@@ -15,9 +16,9 @@ public sealed class BlockRequestTests
     public void In_reads_the_sectors_into_buffers_split_anywhere()
     {
         using var f = new BlockFixture(TempFile.Pattern(Sectors * 512));
-        ChainBuffer first = f.Ring.Writable(600);
-        ChainBuffer second = f.Ring.Writable(424);
-        ChainBuffer status = f.Ring.Writable(1);
+        DriverBuffer first = f.Ring.Writable(600);
+        DriverBuffer second = f.Ring.Writable(424);
+        DriverBuffer status = f.Ring.Writable(1);
 
         (byte s, uint used) = f.Run(status, f.Ring.Readable(BlockFixture.Header(BlockProtocol.TypeIn, 2)), first, second, status);
 
@@ -32,7 +33,7 @@ public sealed class BlockRequestTests
     {
         using var f = new BlockFixture(TempFile.Pattern(Sectors * 512));
         byte[] data = TempFile.Pattern(512, seed: 77);
-        ChainBuffer status = f.Ring.Writable(1);
+        DriverBuffer status = f.Ring.Writable(1);
 
         (byte s, uint used) = f.Run(
             status, f.Ring.Readable(BlockFixture.Header(BlockProtocol.TypeOut, 3)), f.Ring.Readable(data.AsSpan(0, 100)), f.Ring.Readable(data.AsSpan(100)), status);
@@ -49,8 +50,8 @@ public sealed class BlockRequestTests
     {
         using var f = new BlockFixture(TempFile.Pattern(Sectors * 512));
         byte[] header = BlockFixture.Header(BlockProtocol.TypeIn, 5);
-        ChainBuffer data = f.Ring.Writable(512);
-        ChainBuffer status = f.Ring.Writable(1);
+        DriverBuffer data = f.Ring.Writable(512);
+        DriverBuffer status = f.Ring.Writable(1);
 
         (byte s, _) = f.Run(status, f.Ring.Readable(header.AsSpan(0, 5)), f.Ring.Readable(header.AsSpan(5, 3)), f.Ring.Readable(header.AsSpan(8)), data, status);
 
@@ -71,16 +72,16 @@ public sealed class BlockRequestTests
     public void Get_id_answers_twenty_bytes_or_what_fits()
     {
         using var f = new BlockFixture(TempFile.Pattern(Sectors * 512));
-        ChainBuffer id = f.Ring.Writable(20);
-        ChainBuffer status = f.Ring.Writable(1);
+        DriverBuffer id = f.Ring.Writable(20);
+        DriverBuffer status = f.Ring.Writable(1);
         (byte s, uint used) = f.Run(status, f.Ring.Readable(BlockFixture.Header(BlockProtocol.TypeGetId, 0)), id, status);
         Assert.Equal(BlockProtocol.StatusOk, s);
         Assert.Equal(21u, used);
         Assert.StartsWith("lguest-", System.Text.Encoding.ASCII.GetString(f.Ring.Contents(id)), StringComparison.Ordinal);
         Assert.Equal(f.Device.Disk.Id, f.Ring.Contents(id));
 
-        ChainBuffer small = f.Ring.Writable(6);
-        ChainBuffer status2 = f.Ring.Writable(1);
+        DriverBuffer small = f.Ring.Writable(6);
+        DriverBuffer status2 = f.Ring.Writable(1);
         (s, used) = f.Run(status2, f.Ring.Readable(BlockFixture.Header(BlockProtocol.TypeGetId, 0)), small, status2);
         Assert.Equal(BlockProtocol.StatusOk, s);
         Assert.Equal(7u, used);
@@ -100,7 +101,7 @@ public sealed class BlockRequestTests
     {
         using var f = new BlockFixture(TempFile.Pattern(Sectors * 512));
         byte[] data = new byte[512];
-        ChainBuffer status = f.Ring.Writable(1);
+        DriverBuffer status = f.Ring.Writable(1);
 
         (byte s, uint used) = f.Run(status, f.Ring.Readable(BlockFixture.Header(type, 1)), f.Ring.Readable(data), status);
 

@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
 using Lguest.Actors.Supervision;
@@ -13,7 +14,7 @@ public sealed class ConsoleInputTests
     public void Input_goes_straight_into_the_guests_buffers()
     {
         using var f = new ConsoleFixture();
-        ChainBuffer buffer = f.InputRing.Writable(64);
+        DriverBuffer buffer = f.InputRing.Writable(64);
         ushort head = f.InputRing.Offer(buffer);
         f.Type("hello"u8);
 
@@ -28,7 +29,7 @@ public sealed class ConsoleInputTests
     public void With_nothing_typed_the_buffer_stays_in_the_ring()
     {
         using var f = new ConsoleFixture();
-        ChainBuffer buffer = f.InputRing.Writable(64);
+        DriverBuffer buffer = f.InputRing.Writable(64);
         f.InputRing.Offer(buffer);
 
         Assert.Equal(DrainResult.SourceEmpty, f.InputRing.Drain(f.Input));
@@ -48,7 +49,7 @@ public sealed class ConsoleInputTests
         Assert.Equal(DrainResult.RingEmpty, f.InputRing.Drain(f.Input));
         Assert.Equal(60_000, Pipe.Available(f.StdinRead));
 
-        ChainBuffer buffer = f.InputRing.Writable(100);
+        DriverBuffer buffer = f.InputRing.Writable(100);
         f.InputRing.Offer(buffer);
         Assert.Equal(DrainResult.RingEmpty, f.InputRing.Drain(f.Input));
 

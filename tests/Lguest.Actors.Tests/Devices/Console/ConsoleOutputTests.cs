@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Queues;
 using Lguest.Actors.Supervision;
@@ -28,7 +29,7 @@ public sealed class ConsoleOutputTests
         using var f = new ConsoleFixture();
         Pipe.SetCapacity(f.StdoutWrite, 4096);
         byte[] expected = TempFile.Pattern(64 * 4096);
-        var buffers = new ChainBuffer[64];
+        var buffers = new DriverBuffer[64];
         for (int i = 0; i < buffers.Length; i++)
         {
             buffers[i] = f.OutputRing.Readable(expected.AsSpan(i * 4096, 4096));

@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Net;
 using Lguest.Actors.Queues;
@@ -12,8 +13,8 @@ public sealed class NetReceiveTests
     public void A_frame_fills_the_guests_buffer()
     {
         using var f = new NetFixture();
-        ChainBuffer header = f.ReceiveRing.Writable(10);
-        ChainBuffer body = f.ReceiveRing.Writable(1600);
+        DriverBuffer header = f.ReceiveRing.Writable(10);
+        DriverBuffer body = f.ReceiveRing.Writable(1600);
         ushort head = f.ReceiveRing.Offer(header, body);
         byte[] frame = NetFixture.Frame(100);
         f.HostSends(frame);
@@ -39,10 +40,10 @@ public sealed class NetReceiveTests
     public void A_frame_bigger_than_the_buffer_is_dropped_and_never_copied()
     {
         using var f = new NetFixture();
-        ChainBuffer small = f.ReceiveRing.Writable(200);
-        ChainBuffer guard = f.ReceiveRing.Writable(64); // allocated right after: an overrun would land here
+        DriverBuffer small = f.ReceiveRing.Writable(200);
+        DriverBuffer guard = f.ReceiveRing.Writable(64); // allocated right after: an overrun would land here
         ushort first = f.ReceiveRing.Offer(small);
-        ChainBuffer big = f.ReceiveRing.Writable(1600);
+        DriverBuffer big = f.ReceiveRing.Writable(1600);
         ushort second = f.ReceiveRing.Offer(big);
         f.HostSends(NetFixture.Frame(1500));
         f.HostSends(NetFixture.Frame(50, seed: 5));
@@ -79,14 +80,14 @@ public sealed class NetReceiveTests
         Assert.Equal(DrainResult.RingEmpty, f.ReceiveRing.Drain(f.Receive));
         Assert.True(((NetReceiveHandler)f.Receive).HasPendingFrame);
 
-        ChainBuffer a = f.ReceiveRing.Writable(1600);
+        DriverBuffer a = f.ReceiveRing.Writable(1600);
         f.ReceiveRing.Offer(a);
         Assert.Equal(DrainResult.RingEmpty, f.ReceiveRing.Drain(f.Receive));
         Assert.Equal(40u, f.ReceiveRing.Used().Length);
         Assert.Equal(NetFixture.Frame(30, seed: 1), f.ReceiveRing.Contents(a).Take(40).ToArray());
 
-        ChainBuffer b = f.ReceiveRing.Writable(1600);
-        ChainBuffer c = f.ReceiveRing.Writable(1600);
+        DriverBuffer b = f.ReceiveRing.Writable(1600);
+        DriverBuffer c = f.ReceiveRing.Writable(1600);
         f.ReceiveRing.Offer(b);
         f.ReceiveRing.Offer(c);
         Assert.Equal(DrainResult.SourceEmpty, f.ReceiveRing.Drain(f.Receive));

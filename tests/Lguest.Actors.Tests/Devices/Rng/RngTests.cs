@@ -1,3 +1,4 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Rng;
@@ -17,8 +18,8 @@ public sealed class RngTests
         using var device = new RngDevice(new RngSettings(source.Path, 4096));
         using IQueueHandler handler = device.Queues[0].CreateHandler!();
         using var ring = new QueueHarness();
-        ChainBuffer first = ring.Writable(16);
-        ChainBuffer second = ring.Writable(24);
+        DriverBuffer first = ring.Writable(16);
+        DriverBuffer second = ring.Writable(24);
         ushort head = ring.Offer(first, second);
 
         Assert.Equal(DrainResult.RingEmpty, ring.Drain(handler));
@@ -36,7 +37,7 @@ public sealed class RngTests
         using var device = new RngDevice(new RngSettings(source.Path, 8));
         using IQueueHandler handler = device.Queues[0].CreateHandler!();
         using var ring = new QueueHarness();
-        ChainBuffer buffer = ring.Writable(32);
+        DriverBuffer buffer = ring.Writable(32);
         ring.Offer(buffer);
 
         ring.Drain(handler);
@@ -76,7 +77,7 @@ public sealed class RngTests
         using var device = new RngDevice(new RngSettings("/dev/urandom", 65536));
         using IQueueHandler handler = device.Queues[0].CreateHandler!();
         using var ring = new QueueHarness();
-        var buffers = new List<ChainBuffer>();
+        var buffers = new List<DriverBuffer>();
         for (int i = 0; i < 3; i++)
         {
             buffers.Add(ring.Writable(4096));

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using Akka.TestKit.Xunit2;
+using Lguest.DeviceTestKit.VhostUser;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Supervision;
@@ -50,7 +52,7 @@ public sealed class InflightResubmitSpecs : TestKit, IDisposable
             using FileDescriptor region = fd;
             guest.FrontEnd.SetInflightFd(inflight, region);
             guest.SendMemoryTable();
-            (DriverQueue ring, EventFd call) = guest.StartRing(0, RingAddress, RingSize);
+            (SplitRingDriver ring, EventFd call) = guest.StartRing(0, RingAddress, RingSize);
             Assert.Equal(0, guest.StopRing(0));
             guest.Reconnect(socket);     // the back end that served that connection is gone; its region stays with us
 
@@ -69,10 +71,10 @@ public sealed class InflightResubmitSpecs : TestKit, IDisposable
                     BinaryPrimitives.WriteUInt64LittleEndian(queue[(16 + 16 * head + 8)..], counter);
                 }
             }
-            var layout = SplitQueueLayout.Legacy(RingAddress, RingSize);
-            guest.Memory.Write(layout.UsedRing + 4, (uint)heads[2]);
-            guest.Memory.Write(layout.UsedRing + 8, 1u);
-            guest.Memory.Write(layout.UsedRing + 2, (ushort)1);
+            SplitRingAddresses layout = SplitRingSpec.LegacyLayout(RingAddress, RingSize);
+            guest.Memory.Write(layout.UsedSlot(0), (uint)heads[2]);
+            guest.Memory.Write(layout.UsedSlot(0) + 4, 1u);
+            guest.Memory.Write(layout.UsedIndex, (ushort)1);
 
             guest.Negotiate(ulong.MaxValue, Wanted);
             guest.FrontEnd.SetInflightFd(inflight, region);
@@ -113,7 +115,7 @@ public sealed class InflightResubmitSpecs : TestKit, IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private static ushort Write(VhostUserGuest guest, DriverQueue ring, int index)
+    private static ushort Write(VhostUserGuest guest, SplitRingDriver ring, int index)
     {
         ulong at = Buffers + (ulong)index * 0x1000;
         byte[] header = new byte[16];
@@ -121,7 +123,7 @@ public sealed class InflightResubmitSpecs : TestKit, IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(8), (ulong)index);
         guest.Memory.Write(at, header);
         guest.Memory.Write(at + 0x100, Sector(index));
-        return ring.AddBuffer([new ChainBuffer(at, 16, false), new ChainBuffer(at + 0x100, 512, false), new ChainBuffer(at + 0x400, 1, true)]);
+        return ring.AddBuffer([new DriverBuffer(at, 16, false), new DriverBuffer(at + 0x100, 512, false), new DriverBuffer(at + 0x400, 1, true)]);
     }
 
     private static byte[] Sector(int index) => Enumerable.Range(0, 512).Select(i => (byte)(index * 7 + i + 1)).ToArray();

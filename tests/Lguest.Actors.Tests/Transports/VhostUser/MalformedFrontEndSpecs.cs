@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using Akka.TestKit.Xunit2;
+using Lguest.DeviceTestKit.VhostUser;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Launcher;
@@ -61,8 +63,8 @@ public sealed class MalformedFrontEndSpecs : TestKit, IDisposable
         {
             next.Negotiate(ulong.MaxValue, VhostUserProtocolFeatures.ReplyAck);
             next.SendMemoryTable();
-            (DriverQueue ring, EventFd call) = next.StartRing(0, 0x10000, 16);
-            ring.AddBuffer([new ChainBuffer(0x80000, 16, Writable: true)]);
+            (SplitRingDriver ring, EventFd call) = next.StartRing(0, 0x10000, 16);
+            ring.AddBuffer([new DriverBuffer(0x80000, 16, DeviceWritable: true)]);
             next.Kick(0);
             Assert.True(Poll.WaitReadable(call.Descriptor, Patience), "the next front end was not served");
         }

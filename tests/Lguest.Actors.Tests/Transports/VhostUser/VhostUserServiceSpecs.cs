@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using Akka.TestKit.Xunit2;
+using Lguest.DeviceTestKit.VhostUser;
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Launcher;
@@ -46,9 +48,9 @@ public sealed class VhostUserServiceSpecs : TestKit, IDisposable
             {
                 front.Negotiate(ulong.MaxValue, VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.MultiQueue);
                 front.SendMemoryTable();
-                (DriverQueue ring, EventFd call) = front.StartRing(0, RingAddress, 64);
+                (SplitRingDriver ring, EventFd call) = front.StartRing(0, RingAddress, 64);
 
-                ushort head = ring.AddBuffer([new ChainBuffer(Buffers, 64, Writable: true)]);
+                ushort head = ring.AddBuffer([new DriverBuffer(Buffers, 64, DeviceWritable: true)]);
                 front.Kick(0);
                 Assert.True(Poll.WaitReadable(call.Descriptor, Patience), "no interrupt on the call eventfd");
                 Assert.True(ring.TryGetUsed(out ushort usedHead, out uint length));
@@ -85,15 +87,15 @@ public sealed class VhostUserServiceSpecs : TestKit, IDisposable
             front.Negotiate(ulong.MaxValue, VhostUserProtocolFeatures.ReplyAck | VhostUserProtocolFeatures.MultiQueue | VhostUserProtocolFeatures.Config);
             Assert.Equal((ulong)(1 << 20) / 512, BinaryPrimitives.ReadUInt64LittleEndian(front.ReadConfig(8)));
             front.SendMemoryTable();
-            (DriverQueue ring, EventFd call) = front.StartRing(0, RingAddress, 128);
+            (SplitRingDriver ring, EventFd call) = front.StartRing(0, RingAddress, 128);
 
             // OUT to sector 2: header, 512 bytes of data, status byte.
             front.Memory.Write(Buffers, [1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
             front.Memory.Write(Buffers + 0x1000, sector);
             ring.AddBuffer([
-                new ChainBuffer(Buffers, 16, Writable: false),
-                new ChainBuffer(Buffers + 0x1000, 512, Writable: false),
-                new ChainBuffer(Buffers + 0x2000, 1, Writable: true),
+                new DriverBuffer(Buffers, 16, DeviceWritable: false),
+                new DriverBuffer(Buffers + 0x1000, 512, DeviceWritable: false),
+                new DriverBuffer(Buffers + 0x2000, 1, DeviceWritable: true),
             ]);
             front.Kick(0);
             Assert.True(Poll.WaitReadable(call.Descriptor, Patience), "no interrupt on the call eventfd");
@@ -129,8 +131,8 @@ public sealed class VhostUserServiceSpecs : TestKit, IDisposable
         {
             front.Negotiate(ulong.MaxValue, VhostUserProtocolFeatures.ReplyAck);
             front.SendMemoryTable();
-            (DriverQueue ring, EventFd call) = front.StartRing(0, RingAddress, 64);
-            ring.AddBuffer([new ChainBuffer(Buffers, 16, Writable: true)]);
+            (SplitRingDriver ring, EventFd call) = front.StartRing(0, RingAddress, 64);
+            ring.AddBuffer([new DriverBuffer(Buffers, 16, DeviceWritable: true)]);
             front.Kick(0);
             Assert.True(Poll.WaitReadable(call.Descriptor, Patience), "the next front end was not served");
         }

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Tests.Engines.Simulated;
+namespace Lguest.DeviceTestKit.Tests;
 
 /// <summary>Device sides written for the tests with <see cref="SplitQueue"/> alone: just enough of each device.</summary>
 internal static class TestServers

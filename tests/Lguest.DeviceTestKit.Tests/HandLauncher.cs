@@ -8,7 +8,7 @@ using Lguest.Native.Memory;
 using Lguest.Native.Tests.Boot;
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Tests.Engines.Simulated;
+namespace Lguest.DeviceTestKit.Tests;
 
 /// <summary>A device the test puts on the bus, and the code that serves each of its queues.</summary>
 internal sealed record TestDevice(byte Type, int Queues, ulong Features, byte[] Config, Action<HandLauncher, int, SplitQueue>? Serve);

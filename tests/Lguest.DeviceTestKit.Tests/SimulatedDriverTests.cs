@@ -3,7 +3,7 @@ using Lguest.Actors.Engines;
 using Lguest.DeviceTestKit;
 using Lguest.Native.Virtio;
 
-namespace Lguest.Actors.Tests.Engines.Simulated;
+namespace Lguest.DeviceTestKit.Tests;
 
 public sealed class SimulatedDriverTests
 {

@@ -5,7 +5,7 @@ using Lguest.DeviceTestKit;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
 
-namespace Lguest.Actors.Tests.Engines.Simulated;
+namespace Lguest.DeviceTestKit.Tests;
 
 public sealed class SimulatedEngineTests : IDisposable
 {
@@ -31,7 +31,7 @@ public sealed class SimulatedEngineTests : IDisposable
     }
 
     [Fact]
-    public void Notify_without_an_eventfd_returns_and_the_guest_stays_paused_until_the_next_Run()
+    public void Notify_without_an_eventfd_is_returned_from_Run_and_the_next_Run_resumes_the_guest()
     {
         int after = 0;
         using var engine = Start(hv =>
@@ -42,12 +42,27 @@ public sealed class SimulatedEngineTests : IDisposable
         });
 
         Assert.Equal(new EngineOutcome.Notify(0x1000), engine.Run());
-        Thread.Sleep(50);
-        Assert.Equal(0, Volatile.Read(ref after));
-
         EngineOutcome next = engine.Run();
         Assert.Equal(1, Volatile.Read(ref after));
         Assert.True(Assert.IsType<EngineOutcome.Died>(next).IsPowerOff);
+    }
+
+    [Fact]
+    public void A_guest_paused_at_a_notify_never_runs_on_without_a_Run()
+    {
+        int after = 0;
+        var engine = Start(hv =>
+        {
+            hv.Notify(0x1000);
+            Volatile.Write(ref after, 1);
+            hv.PowerOff();
+        });
+
+        Assert.Equal(new EngineOutcome.Notify(0x1000), engine.Run());
+        // Dispose stops the engine and joins the guest's CPU thread: had Notify returned without a Run, the guest would
+        // have gone on to set the flag before the join returned; paused, it unwinds from Notify instead.
+        engine.Dispose();
+        Assert.Equal(0, Volatile.Read(ref after));
     }
 
     [Fact]
@@ -90,8 +105,10 @@ public sealed class SimulatedEngineTests : IDisposable
     [Fact]
     public async Task An_interrupt_wakes_a_waiting_guest()
     {
+        Thread? cpu = null;
         using var engine = Start(hv =>
         {
+            Volatile.Write(ref cpu, Thread.CurrentThread);
             if (!hv.WaitForInterrupt(7, TimeSpan.FromSeconds(10)))
             {
                 hv.Panic("no interrupt");
@@ -100,7 +117,10 @@ public sealed class SimulatedEngineTests : IDisposable
         });
         var clock = Stopwatch.StartNew();
         Task<EngineOutcome> run = Task.Run(engine.Run);
-        Thread.Sleep(30);
+        // The guest is waiting once its CPU thread blocks: nothing else it does before the wait can block it.
+        Assert.True(SpinWait.SpinUntil(
+            () => Volatile.Read(ref cpu) is { } t && (t.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0,
+            TimeSpan.FromSeconds(10)));
         engine.Interrupt(7);
 
         EngineOutcome outcome = await run.WaitAsync(TimeSpan.FromSeconds(5));

@@ -1,13 +1,17 @@
+using Lguest.DeviceTestKit.Virtqueue;
 using Lguest.Native.Interop;
 using Lguest.Native.Memory;
-using Lguest.Native.Virtio;
+using Lguest.Native.VhostUser;
 
-namespace Lguest.Native.VhostUser;
+namespace Lguest.DeviceTestKit.VhostUser;
 
 /// <summary>
 /// A guest as a vhost-user front end presents it to a back end: guest memory in a shared memfd, the handshake QEMU
-/// does, and rings laid out with the driver side of the split queue and started with a kick and a call eventfd each.
-/// Tests drive our back end with it without QEMU; the benchmarks use it as a load generator against any back end.
+/// does, and rings laid out and driven by the TestKit's <see cref="SplitRingDriver"/> (written from the spec, not from
+/// the back end's ring code), started with a kick and a call eventfd each. Tests drive our back end with it without
+/// QEMU; the benchmarks use it as a load generator against any back end. The message codec
+/// (<see cref="VhostUserFrontEnd"/>) is shared with the back end: the wire format is one specification both sides
+/// must agree on, and the back end's own handshake tests check it against QEMU's byte layout.
 /// </summary>
 public sealed class VhostUserGuest : IDisposable
 {
@@ -58,10 +62,11 @@ public sealed class VhostUserGuest : IDisposable
     /// Lays out ring <paramref name="index"/> at <paramref name="ringAddress"/> and starts it as QEMU does: NUM, BASE,
     /// ADDR, CALL, KICK, then ENABLE. Returns the driver side of the ring and its call eventfd.
     /// </summary>
-    public (DriverQueue Driver, EventFd Call) StartRing(int index, ulong ringAddress, ushort size, ushort startIndex = 0)
+    public (SplitRingDriver Driver, EventFd Call) StartRing(int index, ulong ringAddress, ushort size, ushort startIndex = 0)
     {
-        var layout = SplitQueueLayout.Legacy(ringAddress, size);
-        var driver = new DriverQueue(Memory, layout, VirtqueueFeatureBits.FromNegotiated(Features));
+        // QEMU lays rings out as Linux's vring_init does: the legacy layout (virtio 1.x 2.7.2), used ring 4096-aligned.
+        SplitRingAddresses layout = SplitRingSpec.LegacyLayout(ringAddress, size);
+        var driver = new SplitRingDriver(Memory, layout, Features);
         if (startIndex != 0)
         {
             driver.SetAvailableIndex(startIndex);
@@ -80,8 +85,8 @@ public sealed class VhostUserGuest : IDisposable
     /// </summary>
     public void ResumeRing(int index, ulong ringAddress, ushort size)
     {
-        var layout = SplitQueueLayout.Legacy(ringAddress, size);
-        SendRing(index, layout, Memory.Read<ushort>(layout.UsedRing + 2));
+        SplitRingAddresses layout = SplitRingSpec.LegacyLayout(ringAddress, size);
+        SendRing(index, layout, Memory.Read<ushort>(layout.UsedIndex));
     }
 
     /// <summary>Drops the connection and connects again to <paramref name="socketPath"/>; memory and rings stay.</summary>
@@ -92,14 +97,14 @@ public sealed class VhostUserGuest : IDisposable
         _frontEnd = next;
     }
 
-    private void SendRing(int index, SplitQueueLayout layout, ushort startIndex)
+    private void SendRing(int index, SplitRingAddresses layout, ushort startIndex)
     {
         (EventFd kick, EventFd call) = _doorbells[index];
         ulong host = (ulong)_mapping.Address;
         _frontEnd.SetVringNum((uint)index, layout.Size);
         _frontEnd.SetVringBase((uint)index, startIndex);
         _frontEnd.SetVringAddr(new VhostUserVringAddress(
-            (uint)index, 0, host + layout.DescriptorTable, host + layout.UsedRing, host + layout.AvailableRing, 0));
+            (uint)index, 0, host + layout.Descriptors, host + layout.Used, host + layout.Avail, 0));
         _frontEnd.SetVringFile(VhostUserRequest.SetVringCall, (uint)index, call.Descriptor);
         _frontEnd.SetVringFile(VhostUserRequest.SetVringKick, (uint)index, kick.Descriptor);
         if ((Features & VhostUserFeatures.ProtocolFeatures) != 0)

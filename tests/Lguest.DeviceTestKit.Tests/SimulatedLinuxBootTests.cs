@@ -3,7 +3,7 @@ using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines;
 using Lguest.DeviceTestKit;
 
-namespace Lguest.Actors.Tests.Engines.Simulated;
+namespace Lguest.DeviceTestKit.Tests;
 
 public sealed class SimulatedLinuxBootTests
 {
