@@ -33,6 +33,11 @@ internal static class Program
             Console.Error.WriteLine("ring ...");
             rows.AddRange(RingBenchmark.Run(options));
         }
+        if (options.Runs("switch"))
+        {
+            Console.Error.WriteLine("switch ...");
+            rows.AddRange(SwitchBenchmark.Run(options, Console.Error));
+        }
         if (options.Runs("vhost-user") || options.Runs("footprint") || options.Runs("inprocess") || options.Runs("realguest") || options.Runs("qemu"))
         {
             Console.Error.WriteLine("preparing images ...");
