@@ -11,7 +11,10 @@ internal static class DeviceSettingsReader
 
     private static readonly string[] BlockKeys = ["type", "path", "read-only", "size", "socket", "num-queues", "poll-max-ns"];
     private static readonly string[] RngKeys = ["type", "source", "max-bytes-per-request", "socket"];
-    private static readonly string[] NetKeys = ["type", "address", "prefix-length", "guest-address", "bridge", "mac", "tap", "socket", "vhost-user-socket"];
+    private static readonly string[] NetKeys = ["type", "address", "prefix-length", "guest-address", "bridge", "mac", "tap", "socket", "switch", "vhost-user-socket"];
+
+    /// <summary>A switch port's host end is the switch: the keys that describe a tap of its own make no sense on it.</summary>
+    private static readonly string[] TapOnlyKeys = ["address", "prefix-length", "guest-address", "bridge", "tap", "vhost-user-socket"];
 
     /// <param name="lguest">The merged lguest section (user config over reference.conf).</param>
     public static List<DeviceSettings> Read(Config lguest, string path)
@@ -62,6 +65,7 @@ internal static class DeviceSettingsReader
         {
             "block" => ReadBlock(section),
             "rng" => ReadRng(section),
+            _ when fields.Items.ContainsKey("switch") => ReadSwitchPort(section, fields),
             _ => ReadNet(section),
         };
         return device with { Socket = section.OptionalString("socket") };
@@ -154,6 +158,21 @@ internal static class DeviceSettingsReader
             throw device.Error("tap", $"not an interface name (1 to {NetworkAddresses.MaxInterfaceName} characters, no '/', ':' or spaces): {tap}");
         }
         return new NetSettings(address, bridge, mac, tap) { PrefixLength = prefixLength, GuestAddress = guestAddress };
+    }
+
+    private static SwitchPortSettings ReadSwitchPort(ConfigSection device, HoconObject fields)
+    {
+        if (TapOnlyKeys.FirstOrDefault(fields.Items.ContainsKey) is { } tapKey)
+        {
+            throw device.Error(tapKey, "not allowed with switch: the port's host end is the switch (give the switch an uplink to reach the host)");
+        }
+        string name = device.OptionalString("switch") ?? throw device.Error("switch", "must not be empty");
+        string? mac = device.OptionalString("mac");
+        if (mac is not null && !NetworkAddresses.IsMac(mac))
+        {
+            throw device.Error("mac", $"not a MAC address (aa:bb:cc:dd:ee:ff): {mac}");
+        }
+        return new SwitchPortSettings(name, mac);
     }
 
     /// <summary>

@@ -137,4 +137,7 @@ public sealed record LauncherSettings(
 {
     /// <summary>The qemu engine's settings (read whatever the engine, so auto can pick qemu).</summary>
     public QemuSettings Qemu { get; init; } = QemuSettings.Default;
+
+    /// <summary>The virtual Ethernet segments (lguest.switches) that net devices may attach to as ports.</summary>
+    public IReadOnlyList<SwitchSettings> Switches { get; init; } = [];
 }

@@ -42,7 +42,7 @@ internal static class LauncherSettingsReader
         var lguest = new ConfigSection(merged.GetConfig(Section), Section);
         EngineKind engine = lguest.Choice("engine", Engines);
 
-        return new LauncherSettings(
+        var settings = new LauncherSettings(
             Engine: engine,
             MemoryBytes: ReadMemory(lguest),
             Kernel: ReadKernel(lguest, engine),
@@ -66,6 +66,9 @@ internal static class LauncherSettingsReader
                 lguest.Choice("qemu.accel", Accelerators),
                 lguest.String("qemu.cache-directory")),
         };
+        List<SwitchSettings> switches = SwitchSettingsReader.Read(merged.GetConfig(Section), Section);
+        SwitchSettingsReader.CheckPorts(settings.Devices, switches, engine, Section);
+        return settings with { Switches = switches };
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
+using Lguest.Actors.Devices.Net.Switch;
 using Lguest.Actors.Launcher;
 
 namespace Lguest.Actors.Engines.VhostUser;
@@ -14,17 +15,19 @@ internal sealed class VhostUserService : ReceiveActor
 {
     private readonly TaskCompletionSource<LauncherExit> _exit;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly SwitchBoard _switches;
 
     public VhostUserService(LauncherSettings settings, Func<DeviceSettings, VirtioDevice> createDevice, TaskCompletionSource<LauncherExit> exit)
     {
         _exit = exit;
+        _switches = new SwitchBoard(settings.Switches);
         int number = 0;
         foreach (DeviceSettings device in settings.Devices)
         {
             VirtioDevice model;
             try
             {
-                model = createDevice(device);
+                model = _switches.TryCreatePort(device) ?? createDevice(device);
             }
             catch (Exception e)
             {
@@ -39,6 +42,7 @@ internal sealed class VhostUserService : ReceiveActor
             Context.ActorOf(
                 VhostUserBackendActor.Props(model, device.Socket!, settings.Supervision), $"{++number}-{model.Name}");
         }
+        _switches.Start(Context);
         Receive<LauncherActor.Shutdown>(_ =>
         {
             _exit.TrySetResult(new LauncherExit(LauncherExit.PoweredOff, "stopped"));
@@ -48,6 +52,9 @@ internal sealed class VhostUserService : ReceiveActor
 
     public static Props Props(LauncherSettings settings, Func<DeviceSettings, VirtioDevice> createDevice, TaskCompletionSource<LauncherExit> exit)
         => Akka.Actor.Props.Create(() => new VhostUserService(settings, createDevice, exit));
+
+    /// <summary>Every back end (and so every queue thread on a switch port) has stopped by now: the switches can go.</summary>
+    protected override void PostStop() => _switches.Dispose();
 
     /// <summary>Whatever a back end escalates ends the service with exit code 1 and one line, as a device failure does under lguest.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, failure =>
