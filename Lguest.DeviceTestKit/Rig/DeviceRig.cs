@@ -51,7 +51,8 @@ public sealed class DeviceRig : IDisposable
     public static Config AkkaConfig { get; } = ConfigurationFactory.ParseString("akka.loglevel = WARNING")
         .WithFallback(LauncherSettingsReader.Reference);
 
-    public LauncherSettings Settings { get; }
+    /// <summary>What the launcher runs with; a spec may change it (a supervision policy) before <see cref="RunAsync"/>.</summary>
+    public LauncherSettings Settings { get; set; }
 
     /// <summary>Runs the launcher with <paramref name="program"/> as the guest; the launcher's exit, once its actors stopped.</summary>
     public async Task<LauncherExit> RunAsync(ActorSystem system, Action<RigGuest> program)

@@ -21,6 +21,10 @@ internal sealed class VhostUserService : ReceiveActor
     {
         _exit = exit;
         _switches = new SwitchBoard(settings.Switches);
+        if (!OpenUplinks())
+        {
+            return;
+        }
         int number = 0;
         foreach (DeviceSettings device in settings.Devices)
         {
@@ -52,6 +56,28 @@ internal sealed class VhostUserService : ReceiveActor
 
     public static Props Props(LauncherSettings settings, Func<DeviceSettings, VirtioDevice> createDevice, TaskCompletionSource<LauncherExit> exit)
         => Akka.Actor.Props.Create(() => new VhostUserService(settings, createDevice, exit));
+
+    /// <summary>An uplink's tap is a host resource like a device's: one that cannot be had ends the service (exit 1).</summary>
+    private bool OpenUplinks()
+    {
+        try
+        {
+            _switches.OpenUplinks();
+        }
+        catch (Exception e)
+        {
+            string message = LauncherActor.Describe(e);
+            _log.Debug(e, "uplink failed: {Reason}", message);
+            _exit.TrySetResult(new LauncherExit(LauncherExit.Failed, message));
+            Context.Stop(Self);
+            return false;
+        }
+        foreach (string uplink in _switches.DescribeUplinks())
+        {
+            _log.Info("{Uplink}", uplink);
+        }
+        return true;
+    }
 
     /// <summary>Every back end (and so every queue thread on a switch port) has stopped by now: the switches can go.</summary>
     protected override void PostStop() => _switches.Dispose();

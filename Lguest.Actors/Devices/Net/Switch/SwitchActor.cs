@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Devices.Net.Switch;
 
@@ -14,12 +15,14 @@ internal sealed class SwitchActor : ReceiveActor, IWithTimers
     private static readonly TimeSpan MaximumSweep = TimeSpan.FromSeconds(60);
 
     private readonly NetworkSwitch _network;
+    private readonly (SwitchPort Port, FileDescriptor Tap)? _uplink;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<IActorRef> _ports = [];
 
-    public SwitchActor(NetworkSwitch network)
+    public SwitchActor(NetworkSwitch network, (SwitchPort Port, FileDescriptor Tap)? uplink = null)
     {
         _network = network;
+        _uplink = uplink;
         Receive<Sweep>(_ =>
         {
             int aged = _network.Table.Sweep();
@@ -42,13 +45,21 @@ internal sealed class SwitchActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(NetworkSwitch network) => Akka.Actor.Props.Create(() => new SwitchActor(network));
+    public static Props Props(NetworkSwitch network, (SwitchPort Port, FileDescriptor Tap)? uplink = null) =>
+        Akka.Actor.Props.Create(() => new SwitchActor(network, uplink));
+
+    /// <summary>The uplink's tap is ours: when it fails, that is a host failure, and the launcher decides (exit 1).</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, _ => Directive.Escalate, loggingEnabled: false);
 
     protected override void PreStart()
     {
         foreach (SwitchPort port in _network.Ports)
         {
             _ports.Add(Context.ActorOf(SwitchPortActor.Props(port), $"port-{port.Index}"));
+        }
+        if (_uplink is { } uplink)
+        {
+            Context.ActorOf(UplinkActor.Props(uplink.Port, uplink.Tap), "uplink");
         }
         TimeSpan every = _network.Settings.AgeingTime / 4;
         every = every < MinimumSweep ? MinimumSweep : every > MaximumSweep ? MaximumSweep : every;

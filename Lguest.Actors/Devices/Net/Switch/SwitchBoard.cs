@@ -11,6 +11,7 @@ namespace Lguest.Actors.Devices.Net.Switch;
 internal sealed class SwitchBoard : IDisposable
 {
     private readonly Dictionary<string, NetworkSwitch> _switches;
+    private readonly Dictionary<string, (SwitchPort Port, TapInterface Tap)> _uplinks = new(StringComparer.Ordinal);
 
     public SwitchBoard(IReadOnlyList<SwitchSettings> settings)
     {
@@ -19,6 +20,36 @@ internal sealed class SwitchBoard : IDisposable
     }
 
     public IReadOnlyCollection<NetworkSwitch> Switches => _switches.Values;
+
+    /// <summary>
+    /// Opens each configured uplink's tap (the only host resource a switch has, and the only part that needs
+    /// CAP_NET_ADMIN) and makes it a port, before any guest connects.
+    /// </summary>
+    /// <exception cref="HostDeviceException">A tap that cannot be had; the taps already open are closed by <see cref="Dispose"/>.</exception>
+    public void OpenUplinks()
+    {
+        foreach (NetworkSwitch network in _switches.Values)
+        {
+            if (network.Settings.Uplink is not { } uplink)
+            {
+                continue;
+            }
+            var tap = TapInterface.Open(new NetSettings(uplink.Address, uplink.Bridge, Mac: null, uplink.TapName) { PrefixLength = uplink.PrefixLength });
+            try
+            {
+                Native.Interop.Tap.SetVnetHeaderSize(tap.Descriptor, NetProtocol.ModernHeaderSize);
+            }
+            catch (Native.Interop.SystemCallException e)
+            {
+                tap.Descriptor.Dispose();
+                throw new HostDeviceException($"switch {network.Name}: setting up the uplink tap failed: {e.Message}", e);
+            }
+            _uplinks[network.Name] = (network.AddPort("uplink"), tap);
+        }
+    }
+
+    /// <summary>"tun lan0up0: 10.0.3.1/24" for each uplink, for the start-up log.</summary>
+    public IEnumerable<string> DescribeUplinks() => _uplinks.Select(u => $"switch {u.Key}: uplink {u.Value.Tap.Description}");
 
     /// <summary>A port device for <paramref name="device"/> when it names a switch; null for any other device.</summary>
     public VirtioDevice? TryCreatePort(DeviceSettings device)
@@ -41,12 +72,17 @@ internal sealed class SwitchBoard : IDisposable
         ArgumentNullException.ThrowIfNull(context);
         foreach (NetworkSwitch network in _switches.Values)
         {
-            context.ActorOf(SwitchActor.Props(network), $"switch-{network.Name}");
+            (SwitchPort Port, TapInterface Tap)? uplink = _uplinks.TryGetValue(network.Name, out var found) ? found : null;
+            context.ActorOf(SwitchActor.Props(network, uplink is { } u ? (u.Port, u.Tap.Descriptor) : null), $"switch-{network.Name}");
         }
     }
 
     public void Dispose()
     {
+        foreach ((_, TapInterface tap) in _uplinks.Values)
+        {
+            tap.Descriptor.Dispose();
+        }
         foreach (NetworkSwitch network in _switches.Values)
         {
             network.Dispose();

@@ -41,10 +41,17 @@ internal sealed class SwitchPort : IDisposable
     /// <summary>The port actor registers itself, so attachment reaches it as a message.</summary>
     public void Register(IActorRef actor) => Volatile.Write(ref _actor, actor);
 
-    /// <summary>A guest drives this port now (its driver set DRIVER_OK, or its first ring started).</summary>
+    /// <summary>
+    /// A guest drives this port now (its driver set DRIVER_OK, or its first ring started). A vhost-user front end
+    /// may stop and restart its rings while setting up, which activates the device again: one attachment still.
+    /// </summary>
     public void Attach(ulong features)
     {
         Interlocked.Exchange(ref _features, (long)features);
+        if (_attached)
+        {
+            return;
+        }
         _attached = true;
         Volatile.Read(ref _actor)?.Tell(new SwitchProtocol.PortAttached(Index, features));
     }

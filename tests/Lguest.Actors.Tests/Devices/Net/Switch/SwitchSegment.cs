@@ -28,6 +28,9 @@ internal sealed class SwitchSegment : IDisposable
         Rig = new DeviceRig(Ports.Select((port, i) => (Func<VirtioDevice>)(() => new SwitchPortDevice(port, Macs[i]))).ToArray());
     }
 
+    /// <summary>A port for an uplink, after the guests' ports: frames to and from it never touch a rig device.</summary>
+    public SwitchPort AddUplink() => Network.AddPort("uplink");
+
     public NetworkSwitch Network { get; }
 
     public SwitchPort[] Ports { get; }
