@@ -68,7 +68,8 @@ internal static class LauncherSettingsReader
         };
         List<SwitchSettings> switches = SwitchSettingsReader.Read(merged.GetConfig(Section), Section);
         SwitchSettingsReader.CheckPorts(settings.Devices, switches, engine, Section);
-        return settings with { Switches = switches };
+        // No switches keeps the default (empty) list, so settings without any compare equal to ones built in code.
+        return switches.Count == 0 ? settings : settings with { Switches = switches };
     }
 
     /// <summary>

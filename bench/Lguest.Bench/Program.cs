@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Lguest.Bench;
 
 /// <summary>
-/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint|inprocess|realguest|qemu|switch-guests] [--no-peer] [--previous HOST_DLL] [--markdown FILE]
+/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint|inprocess|realguest|qemu|switch|switch-guests] [--no-peer] [--previous HOST_DLL] [--markdown FILE]
 /// dotnet run -c Release --project bench/Lguest.Bench -- --bdn   (the ring engine under BenchmarkDotNet)
 /// Runs the selected suites and prints one table; progress goes to stderr so stdout is just the table.
 /// </summary>
@@ -32,6 +32,11 @@ internal static class Program
         {
             Console.Error.WriteLine("ring ...");
             rows.AddRange(RingBenchmark.Run(options));
+        }
+        if (options.Runs("switch"))
+        {
+            Console.Error.WriteLine("switch ...");
+            rows.AddRange(SwitchBenchmark.Run(options, Console.Error));
         }
         if (options.Runs("vhost-user") || options.Runs("footprint") || options.Runs("inprocess") || options.Runs("realguest") || options.Runs("qemu") || options.Runs("switch-guests"))
         {

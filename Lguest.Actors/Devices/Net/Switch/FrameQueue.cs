@@ -75,6 +75,9 @@ internal sealed class FrameQueue : IDisposable
     public void Publish(FrameSlot slot)
     {
         Volatile.Write(ref slot.Sequence, slot.Position + 1);
+        // A full fence between publishing and looking at the request: without it the CPU may read the request before
+        // the slot is visible, while the consumer asks and then finds the ring empty, and both would sleep.
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _wantsDoorbell) != 0 && Interlocked.Exchange(ref _wantsDoorbell, 0) != 0)
         {
             _doorbell.Signal();
