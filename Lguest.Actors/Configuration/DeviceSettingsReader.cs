@@ -11,10 +11,10 @@ internal static class DeviceSettingsReader
 
     private static readonly string[] BlockKeys = ["type", "path", "read-only", "size", "socket", "num-queues", "poll-max-ns"];
     private static readonly string[] RngKeys = ["type", "source", "max-bytes-per-request", "socket"];
-    private static readonly string[] NetKeys = ["type", "address", "prefix-length", "guest-address", "bridge", "mac", "tap", "socket", "switch"];
+    private static readonly string[] NetKeys = ["type", "address", "prefix-length", "guest-address", "bridge", "mac", "tap", "socket", "switch", "vhost-user-socket"];
 
     /// <summary>A switch port's host end is the switch: the keys that describe a tap of its own make no sense on it.</summary>
-    private static readonly string[] TapOnlyKeys = ["address", "prefix-length", "guest-address", "bridge", "tap"];
+    private static readonly string[] TapOnlyKeys = ["address", "prefix-length", "guest-address", "bridge", "tap", "vhost-user-socket"];
 
     /// <param name="lguest">The merged lguest section (user config over reference.conf).</param>
     public static List<DeviceSettings> Read(Config lguest, string path)
@@ -122,6 +122,10 @@ internal static class DeviceSettingsReader
 
     private static NetSettings ReadNet(ConfigSection device)
     {
+        if (device.OptionalString("vhost-user-socket") is { } external)
+        {
+            return ReadExternalNet(device, external);
+        }
         string? address = device.OptionalString("address");
         string? bridge = device.OptionalString("bridge");
         if ((address is null) == (bridge is null))
@@ -169,6 +173,53 @@ internal static class DeviceSettingsReader
             throw device.Error("mac", $"not a MAC address (aa:bb:cc:dd:ee:ff): {mac}");
         }
         return new SwitchPortSettings(name, mac);
+    }
+
+    /// <summary>
+    /// A net device whose back end is someone else's (a switch port): no tap, so neither address nor bridge. The
+    /// guest's own address, when given, is what /init puts on eth0; the segment behind the socket decides the rest.
+    /// Whether the socket is there is the qemu engine's check, at start-up (the switch may start after this is read).
+    /// </summary>
+    private static NetSettings ReadExternalNet(ConfigSection device, string socket)
+    {
+        foreach (string tapOnly in (string[])["address", "bridge"])
+        {
+            if (device.OptionalString(tapOnly) is not null)
+            {
+                throw device.Error(tapOnly,
+                    "must be empty with vhost-user-socket: the back end behind the socket owns the network, not a tap of ours");
+            }
+        }
+        int prefixLength = device.Integer("prefix-length", minimum: 1);
+        if (prefixLength > NetworkAddresses.MaxPrefixLength)
+        {
+            throw device.Error("prefix-length", $"must be at most {NetworkAddresses.MaxPrefixLength}, got {prefixLength}");
+        }
+        string? guestAddress = device.OptionalString("guest-address");
+        if (guestAddress is not null)
+        {
+            if (!NetworkAddresses.IsIPv4(guestAddress))
+            {
+                throw device.Error("guest-address", $"not an IPv4 address: {guestAddress}");
+            }
+            uint guest = NetworkAddresses.ToNumber(guestAddress);
+            if (NetworkAddresses.HostProblem(guest, prefixLength) is { } problem)
+            {
+                throw device.Error("guest-address",
+                    $"{guestAddress} is {problem} {NetworkAddresses.Subnet(guest, prefixLength)} (see prefix-length), not a host in it");
+            }
+        }
+        string? mac = device.OptionalString("mac");
+        if (mac is not null && !NetworkAddresses.IsMac(mac))
+        {
+            throw device.Error("mac", $"not a MAC address (aa:bb:cc:dd:ee:ff): {mac}");
+        }
+        return new NetSettings(null, null, mac, device.String("tap"))
+        {
+            PrefixLength = prefixLength,
+            GuestAddress = guestAddress,
+            VhostUserSocket = socket,
+        };
     }
 
     /// <summary>

@@ -83,6 +83,12 @@ public sealed record NetSettings(string? Address, string? Bridge, string? Mac, s
     /// host address + 1. Bridged: only when given.
     /// </summary>
     public string? GuestAddress { get; init; }
+
+    /// <summary>
+    /// engine = qemu only: an external vhost-user back end (a switch's port) that QEMU connects this net device to,
+    /// instead of a tap of the launcher's own; null for a tap. Address and bridge are then both null.
+    /// </summary>
+    public string? VhostUserSocket { get; init; }
 }
 
 /// <summary>

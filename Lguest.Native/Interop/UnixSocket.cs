@@ -258,6 +258,23 @@ public static unsafe class UnixSocket
         return address;
     }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> (symbolic links followed, as connect follows them) is a socket, so a launcher
+    /// can name a wrong path in its configuration before a front end fails to connect to it.
+    /// </summary>
+    public static bool IsSocket(string path)
+    {
+        FileStatusBuffer status;
+        fixed (byte* p = NativeString.Utf8(path))
+        {
+            if (Linux.stat(p, (Tmds.Linux.stat*)&status) != 0)
+            {
+                return false;
+            }
+        }
+        return (status.Mode & LibC.S_IFMT) == LibC.S_IFSOCK;
+    }
+
     private static void RemoveStaleSocket(string path)
     {
         FileStatusBuffer status;

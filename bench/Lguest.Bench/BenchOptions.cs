@@ -7,7 +7,7 @@ namespace Lguest.Bench;
 /// </summary>
 internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath, bool NoPeer = false, string? PreviousHost = null)
 {
-    public static readonly string[] Suites = ["ring", "vhost-user", "footprint", "inprocess", "realguest", "qemu", "switch"];
+    public static readonly string[] Suites = ["ring", "vhost-user", "footprint", "inprocess", "realguest", "qemu", "switch", "switch-guests"];
 
     /// <summary>How long each timed measurement runs: a few seconds, or about one with --quick.</summary>
     public TimeSpan MeasureFor => Quick ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(3);

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Lguest.Bench;
 
 /// <summary>
-/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint|inprocess|realguest|qemu] [--no-peer] [--previous HOST_DLL] [--markdown FILE]
+/// dotnet run -c Release --project bench/Lguest.Bench -- [--quick] [--only ring|vhost-user|footprint|inprocess|realguest|qemu|switch|switch-guests] [--no-peer] [--previous HOST_DLL] [--markdown FILE]
 /// dotnet run -c Release --project bench/Lguest.Bench -- --bdn   (the ring engine under BenchmarkDotNet)
 /// Runs the selected suites and prints one table; progress goes to stderr so stdout is just the table.
 /// </summary>
@@ -38,7 +38,7 @@ internal static class Program
             Console.Error.WriteLine("switch ...");
             rows.AddRange(SwitchBenchmark.Run(options, Console.Error));
         }
-        if (options.Runs("vhost-user") || options.Runs("footprint") || options.Runs("inprocess") || options.Runs("realguest") || options.Runs("qemu"))
+        if (options.Runs("vhost-user") || options.Runs("footprint") || options.Runs("inprocess") || options.Runs("realguest") || options.Runs("qemu") || options.Runs("switch-guests"))
         {
             Console.Error.WriteLine("preparing images ...");
             using var images = new TestImages();
@@ -66,6 +66,11 @@ internal static class Program
             {
                 Console.Error.WriteLine("qemu ...");
                 rows.AddRange(QemuEngineBenchmark.Run(options, images, Console.Error));
+            }
+            if (options.Runs("switch-guests"))
+            {
+                Console.Error.WriteLine("switch-guests ...");
+                rows.AddRange(SwitchGuestsBenchmark.Run(options, images, Console.Error));
             }
         }
         string command = "dotnet run -c Release --project bench/Lguest.Bench --" + (args.Length > 0 ? " " + string.Join(' ', args) : "");

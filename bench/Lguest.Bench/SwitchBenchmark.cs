@@ -5,6 +5,7 @@ using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Devices.Net.Switch;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit;
 using Lguest.DeviceTestKit.Rig;
 

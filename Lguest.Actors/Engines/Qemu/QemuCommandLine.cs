@@ -4,15 +4,19 @@ using Lguest.Actors.Configuration;
 
 namespace Lguest.Actors.Engines.Qemu;
 
-/// <summary>One of our devices as QEMU sees it: a vhost-user front end on <paramref name="Socket"/>.</summary>
-internal sealed record QemuDevice(DeviceSettings Settings, string Socket);
+/// <summary>
+/// A device as QEMU sees it: a vhost-user front end on <paramref name="Socket"/>, where one of our back ends listens,
+/// or, when <paramref name="External"/>, someone else's (a switch port), which the launcher neither starts nor waits for.
+/// </summary>
+internal sealed record QemuDevice(DeviceSettings Settings, string Socket, bool External = false);
 
 /// <summary>Where QEMU connects for the console, the serial port and QMP (we listen on all three first).</summary>
 internal sealed record QemuSockets(string Console, string Serial, string Monitor);
 
 /// <summary>
 /// QEMU's argument list for one boot. QEMU gets nothing of its own (-nodefaults): the CPU, memory and PCI bus only.
-/// Every device is ours over vhost-user, and the console, serial port and monitor are sockets we listen on.
+/// Every device is vhost-user (ours, or a net device's external back end), and the console, serial port and monitor
+/// are sockets we listen on.
 /// </summary>
 internal static class QemuCommandLine
 {
@@ -68,9 +72,9 @@ internal static class QemuCommandLine
                 case NetSettings net:
                     string netdev = $"net{number}";
                     var nic = new StringBuilder($"virtio-net-pci,netdev={netdev},romfile=");
-                    if (!string.IsNullOrEmpty(net.Mac))
+                    if (QemuGuestNetwork.Mac(net, device.External ? device.Socket : null) is { } mac)
                     {
-                        nic.Append(",mac=").Append(net.Mac);
+                        nic.Append(",mac=").Append(mac);
                     }
                     if (!accelerator.Kvm)
                     {

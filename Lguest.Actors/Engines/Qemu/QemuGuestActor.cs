@@ -8,7 +8,8 @@ namespace Lguest.Actors.Engines.Qemu;
 
 /// <summary>
 /// One boot of a real Linux under QEMU. QEMU supplies the CPU and memory; everything else is ours: each disk, rng
-/// and net device is served over vhost-user by a back-end actor (a child, so a reboot resets it), the console and
+/// and net device is served over vhost-user by a back-end actor (a child, so a reboot resets it), except a net
+/// device on an external socket (a switch port), which QEMU connects to itself; the console and
 /// serial port come to our sockets, and QMP is the run loop. Supervised by the launcher actor exactly as
 /// the lguest engine's guest actor is: a guest reset throws <see cref="GuestRebootRequestedException"/>, and the restart
 /// starts a fresh QEMU on fresh devices over the same disk, in the same launcher process.
@@ -99,6 +100,12 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
             {
                 continue;
             }
+            if (device is NetSettings { VhostUserSocket: { } external })
+            {
+                // Another process's port (a switch): QEMU connects to it directly; it is not ours to start or reset.
+                _devices.Add(new QemuDevice(device, Path.GetFullPath(external), External: true));
+                continue;
+            }
             var model = _environment.CreateDevice(device);
             string socket = _session.Directory.File($"{++number}-{model.Name}.sock");
             Context.ActorOf(VhostUserBackendActor.Props(model, socket, _settings.Supervision), $"{number}-{model.Name}");
@@ -117,7 +124,7 @@ internal sealed class QemuGuestActor : ReceiveActor, IWithTimers
     /// <summary>The back ends bind their sockets in their own PreStart; QEMU's connect fails if one is not there yet.</summary>
     private void StartWhenReady()
     {
-        if (!_devices.All(d => File.Exists(d.Socket)))
+        if (!_devices.All(d => d.External || File.Exists(d.Socket)))
         {
             if (DateTime.UtcNow - _waitingSince > SocketWaitLimit)
             {

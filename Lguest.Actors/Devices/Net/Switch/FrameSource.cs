@@ -12,7 +12,7 @@ internal interface IFrameSource
     int HeaderSize { get; }
 
     /// <summary>Copies bytes from <paramref name="offset"/> to fill <paramref name="into"/>.</summary>
-    void CopyTo(int offset, Span<byte> into);
+    void CopyTo(int offset, scoped Span<byte> into);
 }
 
 /// <summary>
@@ -27,7 +27,7 @@ internal readonly ref struct ChainFrame(ChainReader chain, int headerSize) : IFr
 
     public int HeaderSize => headerSize;
 
-    public void CopyTo(int offset, Span<byte> into)
+    public void CopyTo(int offset, scoped Span<byte> into)
     {
         ChainReader reader = _chain;
         reader.Consume((ulong)offset);
@@ -42,5 +42,5 @@ internal readonly struct BufferFrame(byte[] buffer, int length, int headerSize) 
 
     public int HeaderSize => headerSize;
 
-    public void CopyTo(int offset, Span<byte> into) => buffer.AsSpan(offset, into.Length).CopyTo(into);
+    public void CopyTo(int offset, scoped Span<byte> into) => buffer.AsSpan(offset, into.Length).CopyTo(into);
 }

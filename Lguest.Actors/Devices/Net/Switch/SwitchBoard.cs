@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Supervision;
 
 namespace Lguest.Actors.Devices.Net.Switch;
 

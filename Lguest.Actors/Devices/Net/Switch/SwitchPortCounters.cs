@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Lguest.Actors.Metrics;
 
 namespace Lguest.Actors.Devices.Net.Switch;
 

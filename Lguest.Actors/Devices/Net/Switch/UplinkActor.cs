@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Lguest.Actors.Dispatch;
+using Lguest.Actors.Supervision;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Devices.Net.Switch;

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Lguest.Actors.Devices.Net.Switch;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit;
 using Lguest.DeviceTestKit.Rig;
 using Xunit.Abstractions;

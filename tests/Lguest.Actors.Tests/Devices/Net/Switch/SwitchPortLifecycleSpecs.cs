@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices.Net.Switch;
 using Lguest.Actors.Launcher;
+using Lguest.Actors.Supervision;
 using Lguest.DeviceTestKit;
 using Lguest.DeviceTestKit.Rig;
 using Lguest.DeviceTestKit.Virtqueue;
