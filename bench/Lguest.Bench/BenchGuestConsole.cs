@@ -31,6 +31,13 @@ internal sealed class BenchGuestConsole : IDisposable
 
     public static BenchGuestConsole Start(string name, string program, IEnumerable<string> args)
     {
+        ProcessStartInfo start = ConsoleProcess(program, args);
+        return new BenchGuestConsole(Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start"), name);
+    }
+
+    /// <summary>A guest (or launcher) whose console is its stdin and stdout; Latin-1 so no byte of it is ever lost.</summary>
+    public static ProcessStartInfo ConsoleProcess(string program, IEnumerable<string> args)
+    {
         var start = new ProcessStartInfo(program)
         {
             RedirectStandardInput = true,
@@ -43,7 +50,7 @@ internal sealed class BenchGuestConsole : IDisposable
         {
             start.ArgumentList.Add(arg);
         }
-        return new BenchGuestConsole(Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start"), name);
+        return start;
     }
 
     public void WaitUntilReady() => WaitFor(ReadyLine);

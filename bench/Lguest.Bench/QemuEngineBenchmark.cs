@@ -119,18 +119,7 @@ internal static partial class QemuEngineBenchmark
 
     private static Timing Boot(string program, string[] args, TextWriter log, string label, bool launcher)
     {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.Latin1,
-        };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+        ProcessStartInfo start = BenchGuestConsole.ConsoleProcess(program, args);
         var clock = Stopwatch.StartNew();
         using Process process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start");
         var console = new StringBuilder();
