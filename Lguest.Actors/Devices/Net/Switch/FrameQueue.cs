@@ -110,6 +110,12 @@ internal sealed class FrameQueue : IDisposable
         return TryPeek(out _);
     }
 
+    /// <summary>
+    /// Consumer side, the one way to ask "anything for me?": the oldest published frame, or false with the doorbell
+    /// armed, so the caller may sleep on it without missing a frame that raced in while it was arming.
+    /// </summary>
+    public bool TryPeekOrArmDoorbell(out FrameSlot slot) => TryPeek(out slot) || (ArmDoorbell() && TryPeek(out slot));
+
     /// <summary>Consumer side: throws away every waiting frame (the port's guest has gone, nobody will take them).</summary>
     public int Discard()
     {

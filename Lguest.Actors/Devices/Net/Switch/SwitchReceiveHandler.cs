@@ -31,8 +31,7 @@ internal sealed class SwitchReceiveHandler(SwitchPort port, int headerSize, ulon
     public SourceState CheckSource()
     {
         FrameQueue inbound = port.Inbound;
-        // Nothing queued: arm the doorbell and sleep on it, unless a frame raced in while arming.
-        if (!inbound.TryPeek(out FrameSlot slot) && !(inbound.ArmDoorbell() && inbound.TryPeek(out slot)))
+        if (!inbound.TryPeekOrArmDoorbell(out FrameSlot slot))
         {
             return SourceState.Empty;
         }

@@ -101,14 +101,10 @@ internal sealed class UplinkActor : UntypedActor
         FrameQueue inbound = _port.Inbound;
         for (int done = 0; done < Budget; done++)
         {
-            if (!inbound.TryPeek(out FrameSlot slot))
+            if (!inbound.TryPeekOrArmDoorbell(out FrameSlot slot))
             {
-                if (!inbound.ArmDoorbell())
-                {
-                    _loop!.Arm(_doorbellWatch!, true);
-                    return;
-                }
-                continue;
+                _loop!.Arm(_doorbellWatch!, true);
+                return;
             }
             int frameBytes = slot.Length - slot.HeaderSize;
             slot.Buffer.AsSpan(0, NetProtocol.LegacyHeaderSize).CopyTo(_toHost);
