@@ -17,16 +17,13 @@ internal static class EnginePreflight
     public static LauncherSettings Check(LauncherSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        switch (EngineSelector.Resolve(settings).Engine)
+        EngineKind engine = EngineSelector.Resolve(settings).Engine;
+        if (engine is EngineKind.Lguest or EngineKind.Simulated or EngineKind.LguestModel)
         {
-            case EngineKind.Qemu:
-                return QemuPreflight.Check(settings);
-            case EngineKind.Lguest or EngineKind.Simulated or EngineKind.LguestModel:
-                ProbeKernel(settings);
-                return settings;
-            default:
-                return settings;
+            ProbeKernel(settings);
         }
+        // Every engine, not only qemu: it also refuses a device on an external vhost-user back end elsewhere.
+        return QemuPreflight.Check(settings, engine);
     }
 
     /// <summary>The same loader the engines use, into throw-away memory of the guest's size: only the verdict matters.</summary>
@@ -41,11 +38,7 @@ internal static class EnginePreflight
         {
             throw new ConfigurationException("lguest.kernel", e.Message);
         }
-        catch (IOException e)
-        {
-            throw new ConfigurationException("lguest.kernel", $"cannot read {settings.Kernel}: {e.Message}");
-        }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigurationException("lguest.kernel", $"cannot read {settings.Kernel}: {e.Message}");
         }

@@ -59,6 +59,21 @@ public sealed class ExitCodeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_net_device_on_an_external_back_end_exits_2_outside_the_qemu_engine()
+    {
+        string kernel = TestKernel.Write(_directory);
+        string config = ConfigFile(
+            $"lguest {{\n  engine = simulated\n  kernel = \"{kernel}\"\n  devices = [ {{ type = net, vhost-user-socket = \"{_directory}/lan0.sock\" }} ]\n}}\n");
+
+        HostProcess.Result result = await HostProcess.RunAsync("--config", config);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(
+            [$"lguest: lguest.devices[0].vhost-user-socket: only the qemu engine attaches a guest to an external vhost-user back end (the engine is simulated) ({config}:4)"],
+            result.StderrLines);
+    }
+
+    [Fact]
     public async Task Verbose_option_is_accepted_and_the_config_still_checked()
     {
         string config = ConfigFile("lguest.engine = kvm\n");

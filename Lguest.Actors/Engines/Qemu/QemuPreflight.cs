@@ -16,7 +16,12 @@ internal static class QemuPreflight
     public static LauncherSettings Check(LauncherSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        EngineKind engine = EngineSelector.Resolve(settings).Engine;
+        return Check(settings, EngineSelector.Resolve(settings).Engine);
+    }
+
+    /// <summary>The same, for an <paramref name="engine"/> the caller has already resolved.</summary>
+    internal static LauncherSettings Check(LauncherSettings settings, EngineKind engine)
+    {
         if (engine != EngineKind.Qemu)
         {
             if (ExternalNetDevices(settings).FirstOrDefault() is ({ } key, _))
