@@ -8,24 +8,37 @@ namespace Lguest.Actors.Dispatch;
 /// </summary>
 internal sealed class FdWatch
 {
-    internal FdWatch(FileDescriptor descriptor, object message, EventFd? drainedEventFd, bool oneShot, bool armed)
+    internal FdWatch(FileDescriptor descriptor, object message, EPollTrigger trigger, bool oneShot, bool armed, ulong token)
     {
         Descriptor = descriptor;
         Message = message;
-        DrainedEventFd = drainedEventFd;
+        Trigger = trigger;
         OneShot = oneShot;
         Armed = armed;
+        Token = token;
     }
 
     public FileDescriptor Descriptor { get; }
 
     public object Message { get; }
 
-    /// <summary>An eventfd the loop reads (clears) itself before telling, so a level-triggered kick fires once.</summary>
-    public EventFd? DrainedEventFd { get; }
+    /// <summary>Edge: an eventfd, told once per write and never read. Level: a source the actor reads until it would block.</summary>
+    public EPollTrigger Trigger { get; }
 
     /// <summary>Disarmed when it fires, until the actor re-arms it (a readable tap with nowhere to put a frame must not spin).</summary>
     public bool OneShot { get; }
 
     public bool Armed { get; internal set; }
+
+    /// <summary>What the loop's epoll reports it by.</summary>
+    internal ulong Token { get; }
+
+    /// <summary>In the loop's epoll set. A disarmed level watch stays in until it fires while disarmed, so arming and disarming cost no system call.</summary>
+    internal bool Registered { get; set; }
+
+    /// <summary>An edge watch fired while disarmed: told as soon as it is armed again, since that edge will not come back.</summary>
+    internal bool Pending { get; set; }
+
+    /// <summary>epoll refused it (a regular file as console input): poll() would call it always readable, and so does the loop.</summary>
+    internal bool AlwaysReady { get; set; }
 }

@@ -117,6 +117,12 @@ internal static unsafe class Interruptible
         public long Invoke() => Linux.tcsetattr(fd, when, (Tmds.Linux.termios*)attributes);
     }
 
+    /// <summary>epoll_wait; a timeout of -1 waits for ever, 0 not at all, so there is nothing left to recompute.</summary>
+    internal readonly struct EPollWait(int epfd, Tmds.Linux.epoll_event* events, int max, int timeout) : IInterruptibleCall
+    {
+        public long Invoke() => Linux.epoll_wait(epfd, events, max, timeout);
+    }
+
     /// <summary>poll with whatever is left until <paramref name="deadline"/> (TickCount64), or for ever when <paramref name="forever"/>.</summary>
     internal readonly struct PollUntil(PollFd* fds, int count, bool forever, long deadline) : IInterruptibleCall
     {

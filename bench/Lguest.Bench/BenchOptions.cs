@@ -2,10 +2,11 @@ namespace Lguest.Bench;
 
 /// <summary>
 /// The runner's command line: [--quick] [--only ring|vhost-user|footprint|inprocess|realguest|qemu] [--no-peer]
-/// [--previous HOST_DLL] [--markdown FILE]. --previous adds a back end built from an older commit (say the design
+/// [--previous HOST_DLL] [--markdown FILE] [--workload TEXT] [--syscalls]. --workload runs only the block workloads whose
+/// name contains TEXT ("qd1"); --syscalls counts our back end's system calls per request with perf. --previous adds a back end built from an older commit (say the design
 /// before the eventfd dispatcher) to the vhost-user suite, measured in the same run.
 /// </summary>
-internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath, bool NoPeer = false, string? PreviousHost = null)
+internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPath, bool NoPeer = false, string? PreviousHost = null, string? Workload = null, bool Syscalls = false)
 {
     public static readonly string[] Suites = ["ring", "vhost-user", "footprint", "inprocess", "realguest", "qemu", "switch", "switch-guests"];
 
@@ -22,6 +23,8 @@ internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPa
         string? markdown = null;
         bool noPeer = false;
         string? previous = null;
+        string? workload = null;
+        bool syscalls = false;
         error = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -40,14 +43,20 @@ internal sealed record BenchOptions(bool Quick, string? Only, string? MarkdownPa
                 case "--previous" when i + 1 < args.Length && File.Exists(args[i + 1]):
                     previous = Path.GetFullPath(args[++i]);
                     break;
+                case "--workload" when i + 1 < args.Length:
+                    workload = args[++i];
+                    break;
+                case "--syscalls":
+                    syscalls = true;
+                    break;
                 case "--markdown" when i + 1 < args.Length:
                     markdown = args[++i];
                     break;
                 default:
-                    error = $"unexpected argument '{args[i]}'; usage: [--quick] [--only {string.Join('|', Suites)}] [--no-peer] [--previous HOST_DLL] [--markdown FILE]";
+                    error = $"unexpected argument '{args[i]}'; usage: [--quick] [--only {string.Join('|', Suites)}] [--no-peer] [--previous HOST_DLL] [--markdown FILE] [--workload TEXT] [--syscalls]";
                     return null;
             }
         }
-        return new BenchOptions(quick, only, markdown, noPeer, previous);
+        return new BenchOptions(quick, only, markdown, noPeer, previous, workload, syscalls);
     }
 }

@@ -41,7 +41,7 @@ internal static class VhostUserBenchmark
         {
             log.WriteLine("qemu-storage-daemon is not installed: the peer rows are left out");
         }
-        foreach (BlockWorkload workload in BlockWorkload.All)
+        foreach (BlockWorkload workload in BlockWorkload.All.Where(ours.ContainsKey))
         {
             (BlockResult off, double offRss) = ours[workload];
             (BlockResult on, double onRss) = polled[workload];
@@ -82,15 +82,18 @@ internal static class VhostUserBenchmark
         using var generator = new BlockLoadGenerator(backEnd.Sockets[0], (ulong)TestImages.MainBytes, queues);
         generator.Verify(images.Main);
         var latencies = new List<long>(1 << 20);
-        foreach (BlockWorkload workload in BlockWorkload.All.Where(w => w.Queues <= queues))
+        foreach (BlockWorkload workload in BlockWorkload.All.Where(w => w.Queues <= queues && (options.Workload is null || w.Name.Contains(options.Workload, StringComparison.Ordinal))))
         {
+            using SyscallCounter? syscalls = options.Syscalls && backEnd.Name.StartsWith("ours", StringComparison.Ordinal) ? SyscallCounter.Attach(backEnd.Pid, log) : null;
             // Warm-up, untimed: the JIT tiers up in both processes, and the page cache holds what is read.
             generator.Run(workload, options.MeasureFor / 4, latencies);
+            syscalls?.Enable();
             ProcessStats before = backEnd.Stats();
             var clock = Stopwatch.StartNew();
             long requests = generator.Run(workload, options.MeasureFor, latencies);
             clock.Stop();
             ProcessStats after = backEnd.Stats();
+            syscalls?.Disable();
             latencies.Sort();
             var result = new BlockResult(
                 requests,
@@ -101,7 +104,11 @@ internal static class VhostUserBenchmark
                 after.ContextSwitches - before.ContextSwitches);
             results[workload] = (result, backEnd.PeakRssMegabytes());
             log.WriteLine(
-                $"{backEnd.Name,-40} {workload.Name,-26} {result.Iops,10:0} IOPS  back-end ctx switches/req {(double)result.ContextSwitches / requests:0.00}  threads {backEnd.Threads()}");
+                $"{backEnd.Name,-40} {workload.Name,-26} {result.Iops,10:0} IOPS  p50 {result.P50Microseconds:0.0} µs  CPU/Mreq {CpuPerMillion(result):0.00} s  back-end ctx switches/req {(double)result.ContextSwitches / requests:0.00}  threads {backEnd.Threads()}");
+            if (syscalls is not null)
+            {
+                log.WriteLine($"{"",-40} {"",-26} {syscalls.PerRequest(requests)}");
+            }
         }
         return results;
     }

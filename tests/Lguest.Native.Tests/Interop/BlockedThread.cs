@@ -9,8 +9,8 @@ namespace Lguest.Native.Tests.Interop;
 /// </summary>
 internal static class BlockedThread
 {
-    /// <summary>x86-64 numbers of the calls our waits block in: read, poll, recvmsg, ppoll.</summary>
-    public static readonly long[] Waits = [0, 7, 47, 271];
+    /// <summary>x86-64 numbers of the calls our waits block in: read, poll, recvmsg, epoll_wait, ppoll, epoll_pwait.</summary>
+    public static readonly long[] Waits = [0, 7, 47, 232, 271, 281];
 
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
