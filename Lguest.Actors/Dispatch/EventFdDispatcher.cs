@@ -6,7 +6,7 @@ namespace Lguest.Actors.Dispatch;
 
 /// <summary>
 /// A dispatcher that gives its one actor an <see cref="EventLoop"/> thread of its own: the thread runs the mailbox
-/// and, between runs, sleeps in poll() on the descriptors the actor registered (<see cref="LoopOf"/>). It replaces
+/// and, between runs, sleeps in epoll_wait on the descriptors the actor registered (<see cref="LoopOf"/>). It replaces
 /// Akka's PinnedDispatcher for queue actors, whose executor spins in sched_yield waiting for the next message and
 /// needed a second thread to wait on the kick. The thread ends as soon as the actor detaches, so a stopped queue
 /// leaves neither a thread nor a descriptor behind.

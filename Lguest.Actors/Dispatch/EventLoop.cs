@@ -9,7 +9,7 @@ namespace Lguest.Actors.Dispatch;
 
 /// <summary>
 /// The one thread behind an <see cref="EventFdDispatcher"/>: it runs its actor's mailbox, and between runs sleeps in
-/// poll() on a wake eventfd and on the descriptors the actor registered. This is the seed's service thread again (it
+/// epoll_wait on a wake eventfd and on the descriptors the actor registered. This is the seed's service thread again (it
 /// slept in read(eventfd) and did the device work itself), with Akka's mailbox in the middle: a kick that wakes the
 /// thread becomes a Tell on this same thread and is served before the thread sleeps again, so the request path has
 /// no second thread, no hop, and no spin.

@@ -60,6 +60,61 @@ public sealed class EventFdDispatcherSpecs(ITestOutputHelper output) : TestKit(T
     }
 
     [Fact]
+    public void A_kick_costs_no_read_of_its_eventfd()
+    {
+        using EventFd kick = EventFd.Create(nonBlocking: true);
+        IActorRef actor = Sys.ActorOf(Props.Create(() => new KickCounter(kick, TestActor)).WithDispatcher(QueueDispatcher));
+        int thread = ExpectMsg<int>();
+
+        for (int i = 1; i <= 3; i++)
+        {
+            kick.Signal();
+            Assert.Equal((i, thread), ExpectMsg<(int, int)>());
+        }
+        Assert.Equal(3UL, kick.Drain()); // each kick was told, and the loop never read the counter to get it
+        Sys.Stop(actor);
+    }
+
+    [Fact]
+    public void A_kick_while_the_watch_is_disarmed_is_told_when_it_is_armed_again()
+    {
+        using EventFd kick = EventFd.Create(nonBlocking: true);
+        IActorRef actor = Sys.ActorOf(Props.Create(() => new KickCounter(kick, TestActor)).WithDispatcher(QueueDispatcher));
+        ExpectMsg<int>();
+
+        actor.Tell("disarm");
+        ExpectMsg("disarmed");
+        kick.Signal();
+        actor.Tell("which thread?");
+        ExpectMsg<int>(); // the loop has been round since the kick: it was seen, and held back
+        ExpectNoMsg(TimeSpan.FromMilliseconds(50));
+        actor.Tell("arm");
+        Assert.Equal(1, ExpectMsg<(int Kicks, int)>().Kicks);
+        Sys.Stop(actor);
+    }
+
+    [Fact]
+    public void A_source_epoll_cannot_watch_is_always_readable_as_poll_would_say()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "console input redirected from a file");
+            using FileDescriptor file = FileDescriptor.Open(path, Native.Interop.LibC.O_RDONLY | Native.Interop.LibC.O_CLOEXEC);
+            IActorRef actor = Sys.ActorOf(Props.Create(() => new SourceReader(file, TestActor)).WithDispatcher(QueueDispatcher));
+            for (int i = 1; i <= 3; i++)
+            {
+                Assert.Equal(i, ExpectMsg<int>()); // each time it is re-armed, it fires again
+            }
+            Sys.Stop(actor);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void An_actor_restarted_by_supervision_keeps_its_thread_and_its_kicks()
     {
         using EventFd kick = EventFd.Create(nonBlocking: true);
@@ -205,6 +260,46 @@ public sealed class EventFdDispatcherSpecs(ITestOutputHelper output) : TestKit(T
                 case "which thread?":
                     _report.Tell(Environment.CurrentManagedThreadId);
                     break;
+                case "disarm":
+                    _loop!.Arm(_watch!, false);
+                    _report.Tell("disarmed");
+                    break;
+                case "arm":
+                    _loop!.Arm(_watch!, true);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Watches a source, reports each time it fires, and re-arms it, up to three times.</summary>
+    private sealed class SourceReader : UntypedActor
+    {
+        private readonly FileDescriptor _source;
+        private readonly IActorRef _report;
+        private EventLoop? _loop;
+        private FdWatch? _watch;
+        private int _fired;
+
+        public SourceReader(FileDescriptor source, IActorRef report)
+        {
+            _source = source;
+            _report = report;
+        }
+
+        protected override void PreStart()
+        {
+            _loop = EventFdDispatcher.LoopOf(Context);
+            _watch = _loop.WatchReadable(_source, "readable", armed: true);
+        }
+
+        protected override void PostStop() => _loop?.Unwatch(_watch!);
+
+        protected override void OnReceive(object message)
+        {
+            _report.Tell(++_fired);
+            if (_fired < 3)
+            {
+                _loop!.Arm(_watch!, true);
             }
         }
     }
