@@ -16,20 +16,16 @@ namespace Lguest.Actors.Dispatch;
 /// </summary>
 internal sealed class EventLoop
 {
-    private const ulong WakeToken = 0;
     private const int ReadyRoom = 16;
     private const int LooksPerClockRead = 8;
 
     private readonly EventFd _wake = EventFd.Create(nonBlocking: true);
     private readonly ConcurrentQueue<IRunnable> _fromOtherThreads = new();
     private readonly Queue<IRunnable> _fromThisThread = new();
-    private readonly List<FdWatch> _watches = [];
+    private readonly WatchSet _watches;
     private readonly Action<Exception> _reportFailure;
     private readonly Thread _thread;
     private readonly Lock _wakeLock = new();
-    private EPoll _epoll;
-    private bool _epollStale;
-    private ulong _nextToken = WakeToken + 1;
     private IdlePoller? _idlePoller;
     private IActorRef _owner = ActorRefs.Nobody;
     private int _sleeping;
@@ -42,7 +38,7 @@ internal sealed class EventLoop
     {
         _reportFailure = reportFailure;
         _thread = new Thread(Run) { IsBackground = true, Name = name };
-        _epoll = NewEPoll();
+        _watches = new WatchSet(name, _wake, Tell, reportFailure);
     }
 
     /// <summary>Whether the caller is this loop's thread (where the actor, and so every watch change, runs).</summary>
@@ -113,7 +109,6 @@ internal sealed class EventLoop
         Wake();
     }
 
-
     /// <summary>Writes the wake eventfd unless the loop has already closed it (a late Stop or Execute).</summary>
     private void Wake()
     {
@@ -131,56 +126,33 @@ internal sealed class EventLoop
     /// edge-triggered and never read: each write is an edge of its own, so there is no read per kick to reset it.
     /// </summary>
     public FdWatch WatchEventFd(EventFd eventFd, object message)
-        => Add(new FdWatch(eventFd.Descriptor, message, EPollTrigger.Edge, oneShot: false, armed: true, _nextToken++));
+    {
+        RequireLoopThread();
+        return _watches.Add(eventFd.Descriptor, message, EPollTrigger.Edge, oneShot: false, armed: true);
+    }
 
     /// <summary>
     /// Watches a host source (stdin, a tap): when armed and readable, the loop disarms it and tells
     /// <paramref name="message"/>; the actor re-arms it once it has somewhere to put more data.
     /// </summary>
     public FdWatch WatchReadable(FileDescriptor descriptor, object message, bool armed)
-        => Add(new FdWatch(descriptor, message, EPollTrigger.Level, oneShot: true, armed, _nextToken++));
+    {
+        RequireLoopThread();
+        return _watches.Add(descriptor, message, EPollTrigger.Level, oneShot: true, armed);
+    }
 
-    /// <summary>
-    /// Why lazy: a source is armed and disarmed as often as every frame, so disarming only flips a flag; a level watch
-    /// leaves the epoll set only if it fires while disarmed, and arming re-adds it then. An edge that came while
-    /// disarmed is told on arming, as it will not come again.
-    /// </summary>
+    /// <summary>Arming and disarming cost no system call (see <see cref="WatchSet.Arm"/>).</summary>
     public void Arm(FdWatch watch, bool armed)
     {
         RequireLoopThread();
-        if (watch.Armed == armed)
-        {
-            return;
-        }
-        watch.Armed = armed;
-        if (!armed)
-        {
-            return;
-        }
-        if (watch.Trigger == EPollTrigger.Level && !watch.Registered && !watch.AlwaysReady)
-        {
-            Register(watch);
-        }
-        else if (watch.Pending)
-        {
-            watch.Pending = false;
-            Fire(watch);
-        }
+        _watches.Arm(watch, armed);
     }
 
     /// <summary>Stops watching: the actor calls this before it closes the descriptor.</summary>
     public void Unwatch(FdWatch watch)
     {
         RequireLoopThread();
-        if (!_watches.Remove(watch) || !watch.Registered)
-        {
-            return;
-        }
-        watch.Registered = false;
-        if (!TryDeregister(watch))
-        {
-            _reportFailure(new ObjectDisposedException($"{_thread.Name}: fd watched for {watch.Message} was closed before it was unwatched"));
-        }
+        _watches.Remove(watch);
     }
 
     /// <summary>Polls <paramref name="poller"/> before each sleep while it is armed (adaptive polling); null: never.</summary>
@@ -188,18 +160,6 @@ internal sealed class EventLoop
     {
         RequireLoopThread();
         _idlePoller = poller;
-    }
-
-    private FdWatch Add(FdWatch watch)
-    {
-        RequireLoopThread();
-        _watches.Add(watch);
-        if (watch.Armed || watch.Trigger == EPollTrigger.Edge)
-        {
-            // An edge watch stays registered even while disarmed, or the edges it misses would be lost for good.
-            Register(watch);
-        }
-        return watch;
     }
 
     private void RequireLoopThread()
@@ -254,7 +214,7 @@ internal sealed class EventLoop
     private void CloseDescriptors()
     {
         _wakeClosed = true;
-        _epoll.Dispose();
+        _watches.Dispose();
         _wake.Dispose();
     }
 
@@ -339,16 +299,11 @@ internal sealed class EventLoop
     }
 
     /// <summary>
-    /// Why: the only place the thread blocks. epoll_wait on the wake eventfd and every registered watch, then tell the
-    /// actor about each armed one that fired. Nothing is read: eventfds are edge-triggered, sources are the actor's.
+    /// Why: the only place the thread blocks, in epoll_wait on the wake eventfd and every watch; a kick that ends the
+    /// sleep is told to the actor, and tells the idle poller how long the queue was quiet.
     /// </summary>
     private void Sleep(Span<EPollReady> ready)
     {
-        if (_epollStale)
-        {
-            RebuildEPoll();
-        }
-        bool alwaysReady = AnyArmedAlwaysReady();
         Interlocked.Exchange(ref _sleeping, 1);
         if (!_fromOtherThreads.IsEmpty || _stopping)
         {
@@ -357,176 +312,13 @@ internal sealed class EventLoop
         }
         IdlePoller? poller = _idlePoller is { Enabled: true } enabled ? enabled : null;
         long asleep = poller is null ? 0 : Stopwatch.GetTimestamp();
-        int count = _epoll.Wait(ready, block: !alwaysReady);
+        bool fired = _watches.Wait(ready);
         Volatile.Write(ref _sleeping, 0);
-        bool woken = false;
-        for (int i = 0; i < count; i++)
-        {
-            if (ready[i].Token != WakeToken)
-            {
-                woken |= Fired(ready[i].Token);
-            }
-        }
-        if (alwaysReady)
-        {
-            woken |= FireAlwaysReady();
-        }
-        if (woken)
+        if (fired)
         {
             poller?.Slept(Stopwatch.GetTimestamp() - asleep);
         }
     }
 
-    /// <summary>Why: one reported token becomes one Tell, unless its watch is disarmed or gone. True when it told.</summary>
-    private bool Fired(ulong token)
-    {
-        FdWatch? watch = Find(token);
-        if (watch is null || watch.Descriptor.IsClosed)
-        {
-            // A descriptor closed while still registered, whose file lives on elsewhere (a front end's kick): only a
-            // new epoll set forgets it.
-            _epollStale = true;
-            return false;
-        }
-        if (!watch.Armed)
-        {
-            if (watch.Trigger == EPollTrigger.Edge)
-            {
-                watch.Pending = true;
-            }
-            else if (watch.Registered)
-            {
-                // Disarmed lazily and still readable: now it leaves the set, or every wait would report it.
-                watch.Registered = false;
-                TryDeregister(watch);
-            }
-            return false;
-        }
-        Fire(watch);
-        return true;
-    }
-
-    private void Fire(FdWatch watch)
-    {
-        if (watch.OneShot)
-        {
-            watch.Armed = false;
-        }
-        _owner.Tell(watch.Message, ActorRefs.NoSender);
-    }
-
-    private FdWatch? Find(ulong token)
-    {
-        foreach (FdWatch watch in _watches)
-        {
-            if (watch.Token == token)
-            {
-                return watch;
-            }
-        }
-        return null;
-    }
-
-    private bool AnyArmedAlwaysReady()
-    {
-        foreach (FdWatch watch in _watches)
-        {
-            if (watch.AlwaysReady && watch.Armed)
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private bool FireAlwaysReady()
-    {
-        bool fired = false;
-        foreach (FdWatch watch in _watches)
-        {
-            if (watch.AlwaysReady && watch.Armed)
-            {
-                Fire(watch);
-                fired = true;
-            }
-        }
-        return fired;
-    }
-
-    /// <summary>
-    /// Why: adding is where a bad descriptor shows. One closed under the actor costs the watch, not the thread; one
-    /// epoll cannot watch (a regular file, which poll() calls always readable) is treated as always readable.
-    /// </summary>
-    private void Register(FdWatch watch)
-    {
-        try
-        {
-            _epoll.Add(watch.Descriptor, watch.Token, watch.Trigger);
-            watch.Registered = true;
-        }
-        catch (SystemCallException e) when (e.Errno == Errno.EPERM)
-        {
-            watch.AlwaysReady = true;
-        }
-        catch (ObjectDisposedException e)
-        {
-            _watches.Remove(watch);
-            _reportFailure(e);
-        }
-    }
-
-    /// <summary>Takes a watch out of the epoll set; false when its descriptor was already closed (then only a new set forgets it).</summary>
-    private bool TryDeregister(FdWatch watch)
-    {
-        try
-        {
-            _epoll.Remove(watch.Descriptor);
-            return true;
-        }
-        catch (ObjectDisposedException)
-        {
-            _epollStale = true;
-            return false;
-        }
-    }
-
-    /// <summary>A fresh epoll set with the wake eventfd and every live registered watch: how a closed-but-registered descriptor is forgotten.</summary>
-    private void RebuildEPoll()
-    {
-        EPoll fresh = NewEPoll();
-        lock (_wakeLock)
-        {
-            _epoll.Dispose();
-            _epoll = fresh;
-        }
-        _epollStale = false;
-        foreach (FdWatch watch in _watches.ToList())
-        {
-            if (watch.Descriptor.IsClosed)
-            {
-                _watches.Remove(watch);
-                _reportFailure(new ObjectDisposedException($"{_thread.Name}: fd watched for {watch.Message} was closed while still watched"));
-            }
-            else if (watch.Registered || watch.Trigger == EPollTrigger.Edge)
-            {
-                watch.Registered = false;
-                Register(watch);
-            }
-        }
-    }
-
-    private EPoll NewEPoll()
-    {
-        EPoll epoll = EPoll.Create();
-        try
-        {
-            epoll.Add(_wake.Descriptor, WakeToken, EPollTrigger.Edge);
-        }
-        catch
-        {
-            epoll.Dispose();
-            throw;
-        }
-        return epoll;
-    }
+    private void Tell(FdWatch watch) => _owner.Tell(watch.Message, ActorRefs.NoSender);
 }
