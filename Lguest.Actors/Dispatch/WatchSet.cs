@@ -79,7 +79,7 @@ internal sealed class WatchSet : IDisposable
         watch.Registered = false;
         if (!TryDeregister(watch))
         {
-            _reportFailure(new ObjectDisposedException($"{_name}: the fd watched for {watch.Message} was closed before it was unwatched"));
+            _reportFailure(new ObjectDisposedException($"{_name}: the fd watched for {watch.Message} was closed (or replaced) before it was unwatched"));
         }
     }
 
@@ -207,7 +207,10 @@ internal sealed class WatchSet : IDisposable
         }
     }
 
-    /// <summary>Takes a watch out of the epoll set; false when its descriptor was already closed (then only a new set forgets it).</summary>
+    /// <summary>
+    /// Takes a watch out of the epoll set; false when its descriptor was already closed, or the kernel no longer knows
+    /// it under that number: then only a new set is sure to forget it, and the loop builds one before its next wait.
+    /// </summary>
     private bool TryDeregister(FdWatch watch)
     {
         try
@@ -215,7 +218,7 @@ internal sealed class WatchSet : IDisposable
             _epoll.Remove(watch.Descriptor);
             return true;
         }
-        catch (ObjectDisposedException)
+        catch (Exception e) when (e is ObjectDisposedException or SystemCallException)
         {
             _stale = true;
             return false;
