@@ -144,6 +144,27 @@ public sealed class EventFdDispatcherSpecs(ITestOutputHelper output) : TestKit(T
     }
 
     [Fact]
+    public void A_kick_descriptor_closed_while_the_front_end_still_holds_its_eventfd_is_forgotten()
+    {
+        var kick = EventFd.Create(nonBlocking: true);
+        using EventFd frontEnd = EventFd.Adopt(kick.Descriptor.Duplicate());
+        IActorRef actor = Sys.ActorOf(Props.Create(() => new KickCounter(kick, TestActor)).WithDispatcher(QueueDispatcher));
+        int thread = ExpectMsg<int>();
+
+        kick.Dispose(); // ours is closed; the front end's copy keeps the eventfd, and so its registration, alive
+        for (int i = 0; i < 3; i++)
+        {
+            frontEnd.Signal();
+            actor.Tell("which thread?");
+            Assert.Equal(thread, ExpectMsg<int>()); // the loop forgot the dead watch and still runs the actor
+        }
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // and no kick was told for a descriptor the actor closed
+        Watch(actor);
+        Sys.Stop(actor);
+        ExpectTerminated(actor);
+    }
+
+    [Fact]
     public void A_stopped_actor_leaves_no_thread_and_no_descriptor_behind()
     {
         using EventFd kick = EventFd.Create(nonBlocking: true);
