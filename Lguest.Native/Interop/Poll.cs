@@ -13,8 +13,8 @@ public enum PollEvents : short
 }
 
 /// <summary>
-/// poll(2) over a handful of descriptors. A queue's service thread sleeps on its kick eventfd and on a stop eventfd
-/// at once, so that stopping a device never has to interrupt a thread stuck in read.
+/// poll(2) over a handful of descriptors, for one-off waits (a socket with a deadline, a test's eventfd). A queue's
+/// thread, which sleeps on the same descriptors all its life, uses <see cref="EPoll"/> instead.
 /// EINTR is retried with whatever time is left, so a signal neither ends the wait early nor stretches it.
 /// </summary>
 public static unsafe class Poll
