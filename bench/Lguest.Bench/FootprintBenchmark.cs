@@ -45,13 +45,14 @@ internal static class FootprintBenchmark
             Func<BackEndProcess>? startPeer = BackEndProcess.PeerAvailable && !options.NoPeer
                 ? () => BackEndProcess.StartPeer(images.Directory, files)
                 : null;
-            Sample ours = Median(starts, () => Measure(startOurs));
+            Func<BackEndProcess>?[] backEnds = [startOurs, startPrevious, startPeer];
+            List<Sample>[] idle = InTurn(starts, backEnds, Measure);
+            Sample ours = Median(idle[0]);
             single ??= ours;
-            Sample? previous = startPrevious is null ? null : Median(starts, () => Measure(startPrevious));
-            Sample? peer = startPeer is null ? null : Median(starts, () => Measure(startPeer));
-            double? oursReply = devices == 1 ? MedianReply(starts, startOurs) : null;
-            double? previousReply = devices == 1 && startPrevious is not null ? MedianReply(starts, startPrevious) : null;
-            double? peerReply = devices == 1 && startPeer is not null ? MedianReply(starts, startPeer) : null;
+            Sample? previous = idle[1].Count > 0 ? Median(idle[1]) : null;
+            Sample? peer = idle[2].Count > 0 ? Median(idle[2]) : null;
+            List<double>[] replies = devices == 1 ? InTurn(starts, backEnds, MeasureFirstReply) : [[], [], []];
+            (double? oursReply, double? previousReply, double? peerReply) = (MedianOrNull(replies[0]), MedianOrNull(replies[1]), MedianOrNull(replies[2]));
             string name = $"{devices} blk device{(devices == 1 ? "" : "s")}, idle";
             log.WriteLine($"footprint {name}: ours {ours.Threads} threads, {ours.CpuMilliseconds:0} ms CPU to the socket; peer {peer?.Threads} threads, {peer?.CpuMilliseconds:0} ms CPU");
             string ratio = peer is { } p ? $"RSS {ours.Rss / p.Rss:0.0}x, start {ours.Milliseconds / p.Milliseconds:0.0}x" : "";
@@ -93,17 +94,37 @@ internal static class FootprintBenchmark
     private readonly record struct Sample(double Milliseconds, double CpuMilliseconds, double Rss, long Threads);
 
     /// <summary>Each figure's median over <paramref name="starts"/> fresh processes.</summary>
-    private static Sample Median(int starts, Func<Sample> measure)
+    private static Sample Median(int starts, Func<Sample> measure) => Median([.. Enumerable.Range(0, starts).Select(_ => measure())]);
+
+    private static Sample Median(IReadOnlyList<Sample> samples)
     {
-        Sample[] samples = [.. Enumerable.Range(0, starts).Select(_ => measure())];
         static double Mid(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
         return new Sample(
             Mid(samples.Select(x => x.Milliseconds)), Mid(samples.Select(x => x.CpuMilliseconds)), Mid(samples.Select(x => x.Rss)),
             (long)Mid(samples.Select(x => (double)x.Threads)));
     }
 
-    private static double MedianReply(int starts, Func<BackEndProcess> start) =>
-        Enumerable.Range(0, starts).Select(_ => MeasureFirstReply(start)).Order().ElementAt(starts / 2);
+    /// <summary>
+    /// <paramref name="starts"/> measurements of each back end (none where it is null), taken in turn: one back end's
+    /// starts all in a row would each see a different stretch of a shared machine's load.
+    /// </summary>
+    private static List<T>[] InTurn<T>(int starts, Func<BackEndProcess>?[] backEnds, Func<Func<BackEndProcess>, T> measure)
+    {
+        List<T>[] samples = [.. backEnds.Select(_ => new List<T>())];
+        for (int i = 0; i < starts; i++)
+        {
+            for (int b = 0; b < backEnds.Length; b++)
+            {
+                if (backEnds[b] is { } start)
+                {
+                    samples[b].Add(measure(start));
+                }
+            }
+        }
+        return samples;
+    }
+
+    private static double? MedianOrNull(List<double> values) => values.Count == 0 ? null : values.Order().ElementAt(values.Count / 2);
 
     /// <summary>
     /// From Process.Start to the answer to GET_FEATURES sent the moment the socket appeared (the start-up poll's
