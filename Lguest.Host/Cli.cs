@@ -4,6 +4,7 @@ using Lguest.Actors.Configuration;
 using Lguest.Actors.Engines;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Supervision;
+using Lguest.Actors.Transports.VhostUser;
 using ConfigurationException = Lguest.Actors.Configuration.ConfigurationException;
 
 namespace Lguest.Host;
@@ -93,6 +94,14 @@ internal static class Cli
         }
     }
 
-    /// <summary>The qemu engine's machine checks (binary, kernel, initramfs) are usage errors too, found before anything starts.</summary>
-    private static CliOutcome.Launch Launch(Config config) => new(config, EnginePreflight.Check(LauncherSettingsReader.Read(config)));
+    /// <summary>
+    /// The qemu engine's machine checks (binary, kernel, initramfs) are usage errors too, found before anything starts;
+    /// so is a vhost-user socket that cannot be bound, and binding it here, before the actor system, lets a front end
+    /// connect as soon as the launcher has read its config.
+    /// </summary>
+    private static CliOutcome.Launch Launch(Config config)
+    {
+        LauncherSettings settings = EnginePreflight.Check(LauncherSettingsReader.Read(config));
+        return new(config, settings, ListeningSockets.Open(settings));
+    }
 }

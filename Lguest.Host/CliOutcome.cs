@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using Lguest.Actors.Configuration;
+using Lguest.Actors.Transports.VhostUser;
 
 namespace Lguest.Host;
 
@@ -12,7 +13,8 @@ internal abstract record CliOutcome
 
     /// <param name="Config">The whole config to give the actor system (the lguest section included).</param>
     /// <param name="Settings">The lguest section, already read and validated.</param>
-    public sealed record Launch(Config Config, LauncherSettings Settings) : CliOutcome;
+    /// <param name="Listening">The vhost-user sockets, already listening (none for the other engines); the host disposes them.</param>
+    public sealed record Launch(Config Config, LauncherSettings Settings, ListeningSockets Listening) : CliOutcome;
 
     public sealed record Exit(int Code) : CliOutcome;
 }

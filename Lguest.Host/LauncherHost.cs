@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Launcher;
 using Lguest.Actors.Supervision;
+using Lguest.Actors.Transports.VhostUser;
 using Lguest.DeviceTestKit;
 using Serilog;
 
@@ -17,6 +18,7 @@ internal static class LauncherHost
 {
     public static async Task<int> RunAsync(CliOutcome.Launch launch)
     {
+        using ListeningSockets listening = launch.Listening;
         bool verbose = launch.Settings.Verbose;
         Log.Logger = Logging.Create(verbose);
         ILogger log = Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "lguest");
@@ -61,7 +63,8 @@ internal static class LauncherHost
         {
             // A lambda, not the method group: binding TestKitEngines.Create would load Lguest.DeviceTestKit at start-up, and
             // only the simulated and lguest-model engines ever call it.
-            exit = await GuestLauncher.RunAsync(system, launch.Settings, stop.Token, settings => TestKitEngines.Create(settings)).ConfigureAwait(false);
+            exit = await GuestLauncher.RunAsync(
+                system, launch.Settings, stop.Token, settings => TestKitEngines.Create(settings), launch.Listening).ConfigureAwait(false);
             return exit;
         }
         finally

@@ -1,6 +1,7 @@
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
+using Serilog.Formatting.Display;
 
 namespace Lguest.Host;
 
@@ -13,9 +14,12 @@ internal static class Logging
     /// <summary>The property Akka.Logger.Serilog (and <see cref="StandardErrorLogger"/>) give the path of the actor an event is about.</summary>
     public const string LogSource = "LogSource";
 
-    /// <summary>Without --verbose an exception shows as its message only: a user reads one line, not a stack trace.</summary>
-    private const string VerboseTemplate = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
-    private const string Template = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{Cause}{NewLine}";
+    /// <summary>
+    /// Without --verbose an exception shows as its message only: a user reads one line, not a stack trace. ":l" renders
+    /// strings and enums bare; Serilog's own formatter with ":lj" would quote an enum, as JSON does.
+    /// </summary>
+    private const string VerboseTemplate = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:l}{NewLine}{Exception}";
+    private const string Template = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:l}{Cause}{NewLine}";
 
     public static Logger Create(bool verbose)
     {
@@ -29,10 +33,7 @@ internal static class Logging
             configuration = configuration.Enrich.With<CauseEnricher>();
         }
         return configuration
-            .WriteTo.Console(
-                outputTemplate: verbose ? VerboseTemplate : Template,
-                standardErrorFromLevel: LogEventLevel.Verbose,
-                formatProvider: null)
+            .WriteTo.Sink(new StandardErrorSink(new MessageTemplateTextFormatter(verbose ? VerboseTemplate : Template)))
             .CreateLogger();
     }
 

@@ -19,10 +19,12 @@ public static class GuestLauncher
     /// serves its devices to a front end instead, until <paramref name="shutdown"/> or a device failure. The task completes when
     /// the guest powers off (0), dies or a device fails (1), or <paramref name="shutdown"/> is cancelled (0, "stopped").
     /// <paramref name="pluggedEngines"/> provides the engines that are not the runtime's (Lguest.DeviceTestKit's simulated and
-    /// lguest-model engines); without it those engines are a configuration error.
+    /// lguest-model engines); without it those engines are a configuration error. <paramref name="listening"/> holds the
+    /// vhost-user sockets the host bound before the actor system existed (without it, each back end binds its own).
     /// </summary>
     public static Task<LauncherExit> RunAsync(
-        ActorSystem system, LauncherSettings settings, CancellationToken shutdown, PluggedEngineFactory? pluggedEngines = null)
+        ActorSystem system, LauncherSettings settings, CancellationToken shutdown, PluggedEngineFactory? pluggedEngines = null,
+        ListeningSockets? listening = null)
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(settings);
@@ -32,16 +34,17 @@ public static class GuestLauncher
             system.Log.Info("engine auto: {Reason}, so the {Engine} engine", reason, engine.ToString().ToLowerInvariant());
             settings = settings with { Engine = engine };
         }
-        return RunAsync(system, settings, DefaultEnvironment(system, settings, DropPrivileges(system, settings), pluggedEngines), shutdown);
+        return RunAsync(system, settings, DefaultEnvironment(system, settings, DropPrivileges(system, settings), pluggedEngines), shutdown, listening);
     }
 
     /// <summary>As above, with the engine, devices and console given explicitly (tests, embedding).</summary>
     public static async Task<LauncherExit> RunAsync(
-        ActorSystem system, LauncherSettings settings, GuestEnvironment environment, CancellationToken shutdown)
+        ActorSystem system, LauncherSettings settings, GuestEnvironment environment, CancellationToken shutdown,
+        ListeningSockets? listening = null)
     {
         var exit = new TaskCompletionSource<LauncherExit>(TaskCreationOptions.RunContinuationsAsynchronously);
         Props props = settings.Engine == EngineKind.VhostUser
-            ? VhostUserService.Props(settings, environment.CreateDevice, exit)
+            ? VhostUserService.Props(settings, environment.CreateDevice, exit, listening ?? ListeningSockets.None)
             : LauncherActor.Props(settings, environment, exit);
         IActorRef launcher = system.ActorOf(props, $"launcher-{Interlocked.Increment(ref s_launches)}");
         using (shutdown.Register(() => launcher.Tell(new Shutdown())))

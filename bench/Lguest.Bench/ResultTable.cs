@@ -18,6 +18,7 @@ internal sealed record ResultRow(string Suite, string Case, string Target)
     public double? CpuSecondsPerMillion { get; init; }
     public double? RssMegabytes { get; init; }
     public double? StartMilliseconds { get; init; }
+    public double? FirstReplyMilliseconds { get; init; }
     public string Ratio { get; init; } = "";
 }
 
@@ -25,7 +26,7 @@ internal sealed record ResultRow(string Suite, string Case, string Target)
 internal static class ResultTable
 {
     private static readonly string[] Headers =
-        ["suite", "case", "target", "ns/op", "B/op", "IOPS", "MB/s", "p50 µs", "p99 µs", "CPU s/M req", "RSS MiB", "start ms", "ours/peer"];
+        ["suite", "case", "target", "ns/op", "B/op", "IOPS", "MB/s", "p50 µs", "p99 µs", "CPU s/M req", "RSS MiB", "start ms", "first reply ms", "ours/peer"];
 
     public static string Render(IReadOnlyList<ResultRow> rows, string command)
     {
@@ -42,7 +43,7 @@ internal static class ResultTable
             [
                 r.Suite, r.Case, r.Target, F(r.NsPerOp, 1), F(r.BytesPerOp, 1), F(r.Iops, 0), F(r.MegabytesPerSecond, 1),
                 F(r.P50Microseconds, 1), F(r.P99Microseconds, 1), F(r.CpuSecondsPerMillion, 1), F(r.RssMegabytes, 1),
-                F(r.StartMilliseconds, 0), r.Ratio,
+                F(r.StartMilliseconds, 0), F(r.FirstReplyMilliseconds, 0), r.Ratio,
             ];
             text.AppendLine("| " + string.Join(" | ", cells) + " |");
         }

@@ -49,25 +49,29 @@ public sealed partial class LogTests : IDisposable
     [Fact]
     public async Task A_start_up_failure_is_one_line_and_verbose_adds_the_trace()
     {
-        string socket = Directory.CreateDirectory(Path.Combine(_directory, "not-a-socket")).FullName;
+        // A socket path that cannot be bound is a usage error now (ListenBeforeActorsTests); a "disk" whose size
+        // cannot be found fails only when the device is created, inside the actor system.
+        string socket = Path.Combine(_directory, "blk.sock");
+        const string disk = "/proc/self/status";
         string config = WriteConfig($$"""
             lguest {
               engine = vhost-user
-              devices = [ { type = block, path = "DISK", socket = "{{socket}}" } ]
+              devices = [ { type = block, path = "{{disk}}", socket = "{{socket}}" } ]
             }
             """);
 
         HostProcess.Result quiet = await HostProcess.RunAsync("--config", config);
         HostProcess.Result verbose = await HostProcess.RunAsync("--config", config, "--verbose");
 
-        string expected = $"lguest: cannot listen on {socket}: it exists and is not a socket";
+        string failure = $"device 1 ({socket}): block: cannot find the size of {disk}: Invalid argument (errno 22)";
+        string expected = $"lguest: {failure}";
         Assert.Equal(1, quiet.ExitCode);
         Assert.Equal([expected], quiet.StderrLines);
         Assert.Equal(1, verbose.ExitCode);
         Assert.Equal(expected, verbose.StderrLines[^1]);
         Assert.Contains(verbose.StderrLines, IsStackTraceLine);
         // A named template ("{Reason}") renders its value bare, as positional ones do.
-        Assert.Contains(verbose.StderrLines, line => line.EndsWith($"akka://lguest/user/launcher-1: service failed: cannot listen on {socket}: it exists and is not a socket", StringComparison.Ordinal));
+        Assert.Contains(verbose.StderrLines, line => line.EndsWith($"akka://lguest/user/launcher-1: device creation failed: {failure}", StringComparison.Ordinal));
         // Akka's shutdown line, when shown, carries the launcher's exit code rather than 0.
         Assert.Contains(verbose.StderrLines, line => line.Contains("Exiting with [ExitCode:1]", StringComparison.Ordinal));
     }

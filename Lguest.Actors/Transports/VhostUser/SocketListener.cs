@@ -4,7 +4,7 @@ using Lguest.Native.Interop;
 namespace Lguest.Actors.Transports.VhostUser;
 
 /// <summary>
-/// The thread that waits in accept(2) on a device's socket and Tells the back-end actor about each front end.
+/// The thread that waits in accept(2) on a device's listening socket and Tells the back-end actor about each front end.
 /// Stopping shuts the listening socket down, which makes the blocked accept return at once. Whatever ends the thread
 /// early, it ends by Telling the back end, so supervision decides and no exception escapes it.
 /// </summary>
@@ -15,10 +15,11 @@ internal sealed class SocketListener : IDisposable
     private readonly Thread _thread;
     private volatile bool _stopping;
 
-    public SocketListener(string path, IActorRef backend)
+    /// <param name="listener">Already listening on <paramref name="path"/> (bound before the actor system, or by the back end); owned from now on.</param>
+    public SocketListener(string path, FileDescriptor listener, IActorRef backend)
     {
         Path = path;
-        _listener = UnixSocket.Listen(path);
+        _listener = listener;
         _backend = backend;
         _thread = new Thread(Accept) { IsBackground = true, Name = $"vhost-user accept {System.IO.Path.GetFileName(path)}" };
         _thread.Start();

@@ -3,6 +3,7 @@ using Akka.Event;
 using Lguest.Actors.Configuration;
 using Lguest.Actors.Devices;
 using Lguest.Actors.Supervision;
+using Lguest.Native.Interop;
 using Lguest.Native.VhostUser;
 
 namespace Lguest.Actors.Transports.VhostUser;
@@ -18,6 +19,7 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     private readonly VirtioDevice _device;
     private readonly string _socketPath;
     private readonly SupervisionSettings _supervision;
+    private readonly ListeningSockets? _listening;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private SocketListener? _listener;
     private IActorRef? _connection;
@@ -25,11 +27,12 @@ internal sealed class VhostUserBackendActor : ReceiveActor
     private Native.Interop.FileDescriptor? _waiting;
     private int _connections;
 
-    public VhostUserBackendActor(VirtioDevice device, string socketPath, SupervisionSettings supervision)
+    public VhostUserBackendActor(VirtioDevice device, string socketPath, SupervisionSettings supervision, ListeningSockets? listening)
     {
         _device = device;
         _socketPath = socketPath;
         _supervision = supervision;
+        _listening = listening;
         _budget = new RestartBudget(supervision);
 
         Receive<VhostUserProtocolMessages.Accepted>(accepted =>
@@ -69,8 +72,8 @@ internal sealed class VhostUserBackendActor : ReceiveActor
             throw new InvalidOperationException($"{_device.Name}: listening on {_socketPath} failed: {f.Cause.Message}", f.Cause));
     }
 
-    public static Props Props(VirtioDevice device, string socketPath, SupervisionSettings supervision)
-        => Akka.Actor.Props.Create(() => new VhostUserBackendActor(device, socketPath, supervision));
+    public static Props Props(VirtioDevice device, string socketPath, SupervisionSettings supervision, ListeningSockets? listening = null)
+        => Akka.Actor.Props.Create(() => new VhostUserBackendActor(device, socketPath, supervision, listening));
 
     /// <summary>
     /// A front end that breaks the protocol, or whose own fds, memory or rings fail us, loses its connection and nothing
@@ -95,9 +98,13 @@ internal sealed class VhostUserBackendActor : ReceiveActor
         Context.Watch(_connection);
     }
 
+    /// <summary>
+    /// The socket the launcher bound before the actor system existed, with any front end already waiting in its
+    /// backlog; bound here only when there was none (tests, embedding).
+    /// </summary>
     protected override void PreStart()
     {
-        _listener = new SocketListener(_socketPath, Self);
+        _listener = new SocketListener(_socketPath, _listening?.Take(_socketPath) ?? UnixSocket.Listen(_socketPath), Self);
         _log.Info("{Device}: serving vhost-user on {Socket}", _device.Name, _socketPath);
     }
 

@@ -17,7 +17,8 @@ internal sealed class VhostUserService : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly SwitchBoard _switches;
 
-    public VhostUserService(LauncherSettings settings, Func<DeviceSettings, VirtioDevice> createDevice, TaskCompletionSource<LauncherExit> exit)
+    public VhostUserService(
+        LauncherSettings settings, Func<DeviceSettings, VirtioDevice> createDevice, TaskCompletionSource<LauncherExit> exit, ListeningSockets listening)
     {
         _exit = exit;
         _switches = new SwitchBoard(settings.Switches);
@@ -42,7 +43,7 @@ internal sealed class VhostUserService : ReceiveActor
                 break;
             }
             Context.ActorOf(
-                VhostUserBackendActor.Props(model, device.Socket!, settings.Supervision), $"{++number}-{model.Name}");
+                VhostUserBackendActor.Props(model, device.Socket!, settings.Supervision, listening), $"{++number}-{model.Name}");
         }
         _switches.Start(Context);
         Receive<Shutdown>(_ =>
@@ -52,8 +53,9 @@ internal sealed class VhostUserService : ReceiveActor
         });
     }
 
-    public static Props Props(LauncherSettings settings, Func<DeviceSettings, VirtioDevice> createDevice, TaskCompletionSource<LauncherExit> exit)
-        => Akka.Actor.Props.Create(() => new VhostUserService(settings, createDevice, exit));
+    public static Props Props(
+        LauncherSettings settings, Func<DeviceSettings, VirtioDevice> createDevice, TaskCompletionSource<LauncherExit> exit, ListeningSockets listening)
+        => Akka.Actor.Props.Create(() => new VhostUserService(settings, createDevice, exit, listening));
 
     /// <summary>An uplink's tap is a host resource like a device's: one that cannot be had ends the service (exit 1).</summary>
     private bool OpenUplinks()
