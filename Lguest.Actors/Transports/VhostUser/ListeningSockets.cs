@@ -1,5 +1,4 @@
 using Lguest.Actors.Configuration;
-using Lguest.Actors.Engines;
 using Lguest.Native.Interop;
 
 namespace Lguest.Actors.Transports.VhostUser;
