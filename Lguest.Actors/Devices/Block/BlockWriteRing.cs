@@ -42,6 +42,9 @@ internal sealed class BlockWriteRing : IDisposable
 
     public int InFlight => _slots.Length - _freeCount;
 
+    /// <summary>Writes handed to the kernel so far: what shows a queue really went asynchronous.</summary>
+    public long Started { get; private set; }
+
     /// <summary>Queues a write; false when every slot or the submission ring is taken (the caller writes it now instead).</summary>
     public bool TryStart(FileDescriptor file, ReadOnlySpan<IoVector> vectors, long offset, in InFlightWrite write)
     {
@@ -60,6 +63,7 @@ internal sealed class BlockWriteRing : IDisposable
         }
         _freeCount--;
         _slots[slot] = write;
+        Started++;
         return true;
     }
 
