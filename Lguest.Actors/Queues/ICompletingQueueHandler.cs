@@ -20,6 +20,9 @@ public interface ICompletingQueueHandler
     /// <summary>Chains handed back as <see cref="HandlerOutcome.Pending"/> and not yet published.</summary>
     int InFlight { get; }
 
+    /// <summary>Whether something finished and waits to be published (a shared-memory read, for adaptive polling).</summary>
+    bool HasCompleted { get; }
+
     /// <summary>The ring completions are published to; until called, every chain is answered at once.</summary>
     void Attach(SplitQueue queue);
 

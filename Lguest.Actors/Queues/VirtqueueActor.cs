@@ -31,7 +31,7 @@ internal sealed class VirtqueueActor : UntypedActor
     private FdWatch? _sourceWatch;
     private FdWatch? _completionWatch;
     private ICompletingQueueHandler? _completing;
-    private RingPoller? _poller;
+    private IdlePoller? _poller;
 
     private readonly TimeSpan _pollMax;
 
@@ -96,7 +96,7 @@ internal sealed class VirtqueueActor : UntypedActor
         }
         if (_pollMax > TimeSpan.Zero)
         {
-            _poller = new RingPoller(_queue, _pollMax);
+            _poller = _completing is { } pending ? new RingAndCompletionPoller(_queue, pending, _pollMax) : new RingPoller(_queue, _pollMax);
             _loop.SetIdlePoller(_poller);
         }
 
@@ -198,8 +198,7 @@ internal sealed class VirtqueueActor : UntypedActor
                         return;
                     case DrainResult.RingEmpty:
                         WatchSource(false);
-                        // With writes in flight the thread sleeps on their completion eventfd instead of spinning.
-                        if (_poller is { Enabled: true } poller && _completing is not { InFlight: > 0 })
+                        if (_poller is { Enabled: true } poller)
                         {
                             // Notifications stay off while the loop polls the ring; PollExpired turns them back on.
                             poller.ArmAfterDrain();

@@ -37,6 +37,8 @@ internal sealed class BlockRequestHandler : IQueueHandler, ICompletingQueueHandl
 
     public int InFlight => _writes?.InFlight ?? 0;
 
+    public bool HasCompleted => _writes is { HasCompleted: true };
+
     /// <summary>Whether writes may go through the io_uring (one exists); false means pwritev for all.</summary>
     internal bool WritesThroughRing => _writes is not null;
 
@@ -101,9 +103,19 @@ internal sealed class BlockRequestHandler : IQueueHandler, ICompletingQueueHandl
 
     public void Dispose()
     {
-        // Normally the queue has waited already; this covers a handler disposed without one.
-        _writes?.WaitForAll();
-        _writes?.Dispose();
+        if (_writes is null)
+        {
+            return;
+        }
+        try
+        {
+            // Normally the queue has waited already; this covers a handler disposed without one.
+            _writes.WaitForAll();
+        }
+        finally
+        {
+            _writes.Dispose();
+        }
     }
 
     /// <summary>Carries out one request, writing any data it returns into <paramref name="data"/>; returns its status, or null when it is in flight.</summary>

@@ -42,6 +42,9 @@ internal sealed class BlockWriteRing : IDisposable
 
     public int InFlight => _slots.Length - _freeCount;
 
+    /// <summary>Whether a completion waits in the ring (shared memory only).</summary>
+    public bool HasCompleted => _ring.CompletionsReady > 0;
+
     /// <summary>Writes handed to the kernel so far: what shows a queue really went asynchronous.</summary>
     public long Started { get; private set; }
 

@@ -213,6 +213,8 @@ public sealed class BlockRingSpecs : TestKit
 
         public int InFlight => _completing.InFlight;
 
+        public bool HasCompleted => _completing.HasCompleted;
+
         public SourceState CheckSource()
         {
             Record();
