@@ -41,7 +41,7 @@ internal sealed class BlockDevice : VirtioDevice
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
-        _openWriteRing = openWriteRing ?? OpenWriteRing;
+        _openWriteRing = openWriteRing ?? (settings.IoUring ? OpenWriteRing : static () => null);
         _disk = new BlockDisk(settings.Path, settings.ReadOnly, log, flush, settings.Size);
         _config = BlockProtocol.Config(_disk.Capacity, settings.NumQueues);
         if (_disk.TrailingBytes != 0)

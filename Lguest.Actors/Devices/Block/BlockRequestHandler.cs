@@ -39,9 +39,6 @@ internal sealed class BlockRequestHandler : IQueueHandler, ICompletingQueueHandl
 
     public bool HasCompleted => _writes is { HasCompleted: true };
 
-    /// <summary>Whether writes may go through the io_uring (one exists); false means pwritev for all.</summary>
-    internal bool WritesThroughRing => _writes is not null;
-
     public void Attach(SplitQueue queue) => _queue = queue;
 
     public void Submit() => _writes?.Submit();
