@@ -67,7 +67,7 @@ public sealed record BlockSettings(string Path, bool ReadOnly) : DeviceSettings
     public TimeSpan PollMax { get; init; }
 
     /// <summary>Writes at depth go through an io_uring per queue (when the host has one); false: pwritev on the queue thread.</summary>
-    public bool IoUring { get; init; } = true;
+    public bool IoUring { get; init; }
 }
 
 public sealed record RngSettings(string Source, int MaxBytesPerRequest) : DeviceSettings;

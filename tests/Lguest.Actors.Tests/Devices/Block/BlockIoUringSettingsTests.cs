@@ -6,7 +6,7 @@ using Lguest.Actors.Tests.Configuration;
 
 namespace Lguest.Actors.Tests.Devices.Block;
 
-/// <summary>io-uring: on by default, off per device, refused with the key named; what the queue's handler then does.</summary>
+/// <summary>io-uring: off by default, on per device, refused with the key named; what the queue's handler then does.</summary>
 public sealed class BlockIoUringSettingsTests : IClassFixture<ConfigFixture>
 {
     private readonly ConfigFixture _fixture;
@@ -14,9 +14,9 @@ public sealed class BlockIoUringSettingsTests : IClassFixture<ConfigFixture>
     public BlockIoUringSettingsTests(ConfigFixture fixture) => _fixture = fixture;
 
     [Fact]
-    public void By_default_a_queue_writes_through_its_own_io_uring()
+    public void On_a_queue_writes_through_its_own_io_uring()
     {
-        BlockSettings block = Read(string.Empty);
+        BlockSettings block = Read(", io-uring = on");
         Assert.True(block.IoUring);
         using var device = new BlockDevice(block, NoLogger.Instance);
         using IQueueHandler handler = device.Queues[0].CreateHandler!();
@@ -25,9 +25,9 @@ public sealed class BlockIoUringSettingsTests : IClassFixture<ConfigFixture>
     }
 
     [Fact]
-    public void Off_every_write_is_a_pwritev_on_the_queue_thread()
+    public void By_default_every_write_is_a_pwritev_on_the_queue_thread()
     {
-        BlockSettings block = Read(", io-uring = off");
+        BlockSettings block = Read(string.Empty);
         Assert.False(block.IoUring);
         using var device = new BlockDevice(block, NoLogger.Instance);
         using IQueueHandler handler = device.Queues[0].CreateHandler!();
