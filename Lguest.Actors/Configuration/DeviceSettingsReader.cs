@@ -9,7 +9,7 @@ internal static class DeviceSettingsReader
     /// <summary>More queues than vCPUs is useless, and each queue costs a thread.</summary>
     private const int MaxBlockQueues = 64;
 
-    private static readonly string[] BlockKeys = ["type", "path", "read-only", "size", "socket", "num-queues", "poll-max-ns"];
+    private static readonly string[] BlockKeys = ["type", "path", "read-only", "size", "socket", "num-queues", "poll-max-ns", "io-uring"];
     private static readonly string[] RngKeys = ["type", "source", "max-bytes-per-request", "socket"];
     private static readonly string[] NetKeys = ["type", "address", "prefix-length", "guest-address", "bridge", "mac", "tap", "socket", "switch", "vhost-user-socket"];
 
@@ -95,6 +95,7 @@ internal static class DeviceSettingsReader
             Size = size,
             NumQueues = queues,
             PollMax = TimeSpan.FromMicroseconds(device.Integer("poll-max-ns", minimum: 0) / 1000.0),
+            IoUring = device.Boolean("io-uring"),
         };
     }
 

@@ -65,6 +65,9 @@ public sealed record BlockSettings(string Path, bool ReadOnly) : DeviceSettings
 
     /// <summary>The longest a queue thread polls its ring before sleeping (adaptive polling); zero: never polls.</summary>
     public TimeSpan PollMax { get; init; }
+
+    /// <summary>Writes at depth go through an io_uring per queue (when the host has one); false: pwritev on the queue thread.</summary>
+    public bool IoUring { get; init; }
 }
 
 public sealed record RngSettings(string Source, int MaxBytesPerRequest) : DeviceSettings;

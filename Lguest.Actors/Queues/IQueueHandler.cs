@@ -32,10 +32,11 @@ public enum SourceState
 /// <summary>What becomes of a chain the handler was given.</summary>
 public readonly record struct HandlerOutcome
 {
-    private HandlerOutcome(bool held, uint? statedLength)
+    private HandlerOutcome(bool held, uint? statedLength, bool pending = false)
     {
         IsHeld = held;
         StatedLength = statedLength;
+        IsPending = pending;
     }
 
     /// <summary>Hand it back as used, with the bytes written through its <see cref="ChainWriter"/> as the used length.</summary>
@@ -45,6 +46,12 @@ public readonly record struct HandlerOutcome
     public static HandlerOutcome Held => new(true, null);
 
     /// <summary>
+    /// The device has started the work (a write in an io_uring) and will publish the chain as used itself when it
+    /// completes, through <see cref="ICompletingQueueHandler.Complete"/>; until then it stays in flight.
+    /// </summary>
+    public static HandlerOutcome Pending => new(false, null, pending: true);
+
+    /// <summary>
     /// Hand it back as used with a length the handler states itself, for a test double that answers chains with no
     /// writable part. A device writes through its <see cref="ChainWriter"/> and returns <see cref="Used"/>: virtio's
     /// used length is the bytes written (§2.7.8.2).
@@ -52,6 +59,9 @@ public readonly record struct HandlerOutcome
     public static HandlerOutcome UsedWithLength(uint length) => new(false, length);
 
     public bool IsHeld { get; }
+
+    /// <summary>True for <see cref="Pending"/>: nothing is published now.</summary>
+    public bool IsPending { get; }
 
     /// <summary>The length from <see cref="UsedWithLength"/>, or null when the writer's count is the used length.</summary>
     public uint? StatedLength { get; }

@@ -34,7 +34,7 @@ public static class QueueDrainer
             var readable = new ChainReader(chain, queue.Memory);
             var writable = new ChainWriter(chain, queue.Memory);
             HandlerOutcome outcome = handler.Handle(ref readable, ref writable);
-            if (!outcome.IsHeld)
+            if (!outcome.IsHeld && !outcome.IsPending)
             {
                 // A used length is 32 bits; only a chain of more than 4 GiB could hold more, and no write fills one.
                 queue.AddUsed(chain.HeadIndex, outcome.StatedLength ?? (uint)Math.Min(chain.BytesWritten, uint.MaxValue));

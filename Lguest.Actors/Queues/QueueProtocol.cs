@@ -52,4 +52,14 @@ internal static class QueueProtocol
         {
         }
     }
+
+    /// <summary>The handler's completion eventfd fired: work it left pending has finished.</summary>
+    public sealed class Completed
+    {
+        public static readonly Completed Instance = new();
+
+        private Completed()
+        {
+        }
+    }
 }

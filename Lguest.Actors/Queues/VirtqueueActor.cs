@@ -29,7 +29,9 @@ internal sealed class VirtqueueActor : UntypedActor
     private EventLoop? _loop;
     private FdWatch? _kickWatch;
     private FdWatch? _sourceWatch;
-    private RingPoller? _poller;
+    private FdWatch? _completionWatch;
+    private ICompletingQueueHandler? _completing;
+    private IdlePoller? _poller;
 
     private readonly TimeSpan _pollMax;
 
@@ -86,9 +88,15 @@ internal sealed class VirtqueueActor : UntypedActor
         {
             _sourceWatch = _loop.WatchReadable(source, QueueProtocol.SourceReady.Instance, armed: false);
         }
+        if (_handler is ICompletingQueueHandler { Completions: { } completions } completing)
+        {
+            completing.Attach(_queue);
+            _completing = completing;
+            _completionWatch = _loop.WatchEventFd(completions, QueueProtocol.Completed.Instance);
+        }
         if (_pollMax > TimeSpan.Zero)
         {
-            _poller = new RingPoller(_queue, _pollMax);
+            _poller = _completing is { } pending ? new RingAndCompletionPoller(_queue, pending, _pollMax) : new RingPoller(_queue, _pollMax);
             _loop.SetIdlePoller(_poller);
         }
 
@@ -98,6 +106,7 @@ internal sealed class VirtqueueActor : UntypedActor
 
     protected override void PostStop()
     {
+        FinishInFlight();
         // The watches go first: this runs on the loop's thread, so once they are gone nothing can wake this queue
         // to serve another chain, and poll() never sees a descriptor closed under it.
         if (_kickWatch is not null)
@@ -107,6 +116,10 @@ internal sealed class VirtqueueActor : UntypedActor
         if (_sourceWatch is not null)
         {
             _loop!.Unwatch(_sourceWatch);
+        }
+        if (_completionWatch is not null)
+        {
+            _loop!.Unwatch(_completionWatch);
         }
         if (_poller is not null)
         {
@@ -134,6 +147,9 @@ internal sealed class VirtqueueActor : UntypedActor
             case QueueProtocol.Polled:
                 Service();
                 break;
+            case QueueProtocol.Completed:
+                Reap();
+                break;
             case QueueProtocol.PollExpired:
                 // Polling kept notifications off; ask for kicks again, and serve what arrived before the guest saw it.
                 if (_queue!.EnableNotifications())
@@ -160,6 +176,11 @@ internal sealed class VirtqueueActor : UntypedActor
             {
                 queue.DisableNotifications();
                 DrainResult result = QueueDrainer.Drain(_handler, queue, _chain, BatchBudget);
+                if (_completing is { } completing)
+                {
+                    completing.Submit();
+                    completing.Complete();
+                }
                 if (queue.NeedsNotification())
                 {
                     _wiring.Interrupt.Raise();
@@ -200,6 +221,54 @@ internal sealed class VirtqueueActor : UntypedActor
             InterruptForCompletionsBeforeTheFault(queue);
             throw new DeviceFaultException(_device, _wiring.Name, e);
         }
+    }
+
+    /// <summary>
+    /// Why: pending work finished; its chains are published, and the guest is interrupted by the ring's rules exactly
+    /// as after a drain.
+    /// </summary>
+    private void Reap()
+    {
+        SplitQueue queue = _queue!;
+        try
+        {
+            if (_completing!.Complete() > 0 && queue.NeedsNotification())
+            {
+                _wiring.Interrupt.Raise();
+                _counters.Interrupted();
+            }
+        }
+        catch (Exception e) when (e is not DeviceFaultException)
+        {
+            _log.Warning("{Device}/{Queue}: {Reason}", _device, _wiring.Name, e.Message);
+            InterruptForCompletionsBeforeTheFault(queue);
+            throw new DeviceFaultException(_device, _wiring.Name, e);
+        }
+    }
+
+    /// <summary>
+    /// Why: the kernel reads guest memory for a write in flight, so no queue may stop, reset, be replaced or see its
+    /// memory unmapped (every one of which goes through PostStop) until each of them has completed. They are
+    /// published as used, so the driver gets its answers from this back end; on a ring already poisoned they stay in
+    /// flight in the inflight record instead, for the next back end to serve again. The guest is interrupted for them
+    /// whatever it asked, as a spurious interrupt is allowed and a lost one stalls it. A failure here is logged: the
+    /// queue is going away either way.
+    /// </summary>
+    private void FinishInFlight()
+    {
+        if (_completing is not { } completing || _queue is not { } queue)
+        {
+            return;
+        }
+        try
+        {
+            completing.CompleteAll();
+        }
+        catch (Exception e)
+        {
+            _log.Warning("{Device}/{Queue}: finishing the requests in flight failed: {Reason}", _device, _wiring.Name, e.Message);
+        }
+        InterruptForCompletionsBeforeTheFault(queue);
     }
 
     /// <summary>
