@@ -38,7 +38,11 @@ public sealed class SignalTests : IDisposable
 
         Process.Start("kill", ["-" + signal, host.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
         _ = host.StandardOutput.ReadToEndAsync();
-        Assert.True(host.WaitForExit(TimeSpan.FromSeconds(30)), $"SIG{signal} did not stop the launcher");
+        if (!host.WaitForExit(TimeSpan.FromSeconds(30)))
+        {
+            host.Kill();
+            Assert.Fail($"SIG{signal} did not stop the launcher; it said: {await stderr}");
+        }
 
         Assert.True(host.ExitCode == 0, $"exit {host.ExitCode}: {await stderr}");
         Assert.Contains("launcher finished with exit code 0: stopped", await stderr);
