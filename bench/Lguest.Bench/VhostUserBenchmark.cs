@@ -13,12 +13,12 @@ namespace Lguest.Bench;
 /// <para>
 /// On a small VM the queue-depth-1 latency follows host state that drifts over minutes (what waking a halted vCPU
 /// costs), so measuring back end after back end would hand whoever ran first a better host. Instead every workload
-/// is measured on every back end in turn, and that cycle is repeated R times, each round starting at a different
-/// back end; a row is the median of its R windows. All back ends run for the whole suite rather than being restarted
-/// per window or per workload: a restart costs a .NET start-up and sends the JIT back to tier 0, while a running
-/// back end that is not being measured sleeps in its poll (ours with polling on backs off to sleeping when idle,
-/// qemu's iothread stops polling once no events come). What they burn while idle is measured and logged, so a back
-/// end that disturbs the others' windows would show.
+/// is measured on every back end in turn, and that cycle is repeated R times, each round (and each workload) starting
+/// at a different back end; a row is the median of its R windows. All back ends run for the whole suite rather than
+/// being restarted per window or per workload: a restart costs a .NET start-up and sends the JIT back to tier 0.
+/// Between its windows each back end is frozen with SIGSTOP: an idle connected back end of ours still spins a little
+/// (about 25 ms CPU per s, measured here before freezing), which would tax the back end being measured. The CPU
+/// the others burn during each window is still measured and logged, to show the freeze holds.
 /// </para>
 /// </summary>
 internal static class VhostUserBenchmark
@@ -42,14 +42,17 @@ internal static class VhostUserBenchmark
             StartAll(options, images, log, targets);
             log.WriteLine($"vhost-user: {targets.Count} back ends interleaved, {rounds} round(s) of {window.TotalSeconds:0.##} s windows (warm-up {window.TotalSeconds / 4:0.##} s each); rows are medians");
             var latencies = new List<long>(1 << 20);
+            int workloads = 0;
             foreach (BlockWorkload workload in BlockWorkload.All.Where(w => options.Workload is null || w.Name.Contains(options.Workload, StringComparison.Ordinal)))
             {
+                workloads++;
                 List<VhostUserTarget> serving = [.. targets.Where(t => t.Serves(workload))];
                 serving.ForEach(t => t.StartWorkload());
                 for (int round = 0; round < rounds; round++)
                 {
-                    // Each round starts at a different back end, so none is always measured right after the same one.
-                    int first = round * serving.Count / rounds;
+                    // Each round, and each workload, starts at a different back end, so none always goes first or right
+                    // after the same one; with one round (--quick) the lead still moves from workload to workload.
+                    int first = ((round * serving.Count / rounds) + workloads - 1) % serving.Count;
                     foreach (VhostUserTarget target in serving.Skip(first).Concat(serving.Take(first)))
                     {
                         target.AddWindow(MeasureWindow(target, serving, workload, window, latencies, options, log));
@@ -102,6 +105,21 @@ internal static class VhostUserBenchmark
 
     /// <summary>One untimed warm-up and one timed window of <paramref name="workload"/> on <paramref name="target"/>; the others' CPU meanwhile is charged to their idle account.</summary>
     private static BlockResult MeasureWindow(
+        VhostUserTarget target, List<VhostUserTarget> all, BlockWorkload workload, TimeSpan window, List<long> latencies, BenchOptions options, TextWriter log)
+    {
+        BackEndProcess backEnd = target.Process;
+        target.Thaw();
+        try
+        {
+            return MeasureThawed(target, all, workload, window, latencies, options, log);
+        }
+        finally
+        {
+            target.Freeze();
+        }
+    }
+
+    private static BlockResult MeasureThawed(
         VhostUserTarget target, List<VhostUserTarget> all, BlockWorkload workload, TimeSpan window, List<long> latencies, BenchOptions options, TextWriter log)
     {
         BackEndProcess backEnd = target.Process;
