@@ -11,12 +11,18 @@ namespace Lguest.Actors.Tests.Dispatch;
 /// <summary>
 /// The launcher's scheduler as actors use it (reference.conf selects it): scheduled tells and actions arrive, stop
 /// when cancelled, Akka's Timers and Ask timeouts work over it, and an idle system with a timer pending does not
-/// burn CPU. Runs alone because the last one measures the whole process's CPU.
+/// wake up. Runs alone because the last one counts the whole process's wake-ups.
 /// </summary>
 [Collection(ProcessWideCounts.Name)]
 public sealed class TimerQueueSchedulerSpecs(ITestOutputHelper output) : TestKit(TestConfig.Akka, output: output)
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Half of what a 10 ms tick alone costs (Akka's default wheel measured ~280 a second here); the runtime and the
+    /// test framework account for ~30 of their own.
+    /// </summary>
+    private const int QuietWakeups = 50;
 
     [Fact]
     public void The_reference_configuration_selects_the_tickless_scheduler() =>
@@ -113,31 +119,60 @@ public sealed class TimerQueueSchedulerSpecs(ITestOutputHelper output) : TestKit
     }
 
     [Fact]
-    public void An_idle_system_with_a_long_timer_pending_uses_next_to_no_cpu()
+    public void An_idle_system_with_a_long_timer_pending_does_not_wake_up()
     {
         // The vhost-user handshake deadline in miniature: one long timer, then nothing to do.
         Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMinutes(1), TestActor, "much later", ActorRefs.NoSender);
 
-        // The process is shared with the test framework and with systems earlier tests are still tearing down, so
-        // one quiet second out of several is the proof: a ticking scheduler costs CPU in every second.
+        // A ticking scheduler wakes .NET's timer thread ~100 times a second (and the thread pool with it) and costs
+        // CPU in every second. Wake-ups are counted rather than CPU alone because the CPU of a process shared with
+        // the test framework, on a loaded machine, swings by tens of milliseconds; one quiet second out of several
+        // is the proof.
         using var process = Process.GetCurrentProcess();
-        var seconds = new List<double>();
-        for (int attempt = 0; attempt < 10; attempt++)
+        var seconds = new List<(long Wakeups, double CpuMs)>();
+        for (int attempt = 0; attempt < 8; attempt++)
         {
             process.Refresh();
-            TimeSpan before = process.TotalProcessorTime;
+            TimeSpan cpuBefore = process.TotalProcessorTime;
+            long wakeupsBefore = TimerThreadWakeups();
             Thread.Sleep(1000);
             process.Refresh();
-            seconds.Add((process.TotalProcessorTime - before).TotalMilliseconds);
-            if (seconds[^1] < 20)
+            seconds.Add((TimerThreadWakeups() - wakeupsBefore, (process.TotalProcessorTime - cpuBefore).TotalMilliseconds));
+            if (seconds[^1].Wakeups < QuietWakeups)
             {
                 break;
             }
         }
 
-        string figures = string.Join(", ", seconds.Select(ms => $"{ms:F1}"));
-        Output?.WriteLine($"process CPU per idle second (ms): {figures}");
-        Assert.True(seconds[^1] < 20, $"no idle second used under 20 ms of CPU: {figures}");
+        string figures = string.Join(", ", seconds.Select(s => $"{s.Wakeups} wake-ups/{s.CpuMs:F1} ms CPU"));
+        Output?.WriteLine($"timer thread per idle second: {figures}");
+        Assert.True(seconds[^1].Wakeups < QuietWakeups, $"the timer thread never stayed asleep for a second: {figures}");
+    }
+
+    /// <summary>Context switches of .NET's timer thread so far: each is one wake-up of the process's timer queue.</summary>
+    private static long TimerThreadWakeups()
+    {
+        long total = 0;
+        foreach (string task in Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).Trim() != ".NET Timer")
+                {
+                    continue;
+                }
+
+                total += File.ReadAllLines(Path.Combine(task, "status"))
+                    .Where(line => line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
+                    .Sum(line => long.Parse(line.Split(':')[1].Trim()));
+            }
+            catch (IOException)
+            {
+                // The thread exited between the listing and the read.
+            }
+        }
+
+        return total;
     }
 
     private sealed class TimerUser : ReceiveActor, IWithTimers
