@@ -132,7 +132,8 @@ public sealed class HostileFrontEndTests(SharedHostileBackend shared, ITestOutpu
             Thread.Sleep(TimeSpan.FromSeconds(3));
             double share = (_backend.CpuTime - before).TotalSeconds / (DateTime.UtcNow - start).TotalSeconds;
             output.WriteLine($"{name} as kick fd: refused; back end CPU over 3 s with the connection open: {share:P1} of a core");
-            Assert.True(share < 0.25, $"{name}: the back end used {share:P0} of a core while idle");
+            // Idle means asleep: 0.0-0.3 % measured; Akka's 10 ms scheduler tick alone cost 2-3 % before TimerQueueScheduler.
+            Assert.True(share < 0.05, $"{name}: the back end used {share:P1} of a core while idle");
         }
         _backend.AssertServesNextFrontEnd();
     }
