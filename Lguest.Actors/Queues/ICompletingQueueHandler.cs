@@ -12,7 +12,7 @@ namespace Lguest.Actors.Queues;
 public interface ICompletingQueueHandler
 {
     /// <summary>
-    /// Signalled when pending work completes, so the queue's thread can sleep in poll() on it; null when this handler
+    /// Signalled when pending work completes, so the queue's thread can sleep on it; null when this handler
     /// will never leave anything pending (no io_uring on this host), and the queue skips the rest of this interface.
     /// </summary>
     EventFd? Completions { get; }

@@ -108,7 +108,7 @@ internal sealed class VirtqueueActor : UntypedActor
     {
         FinishInFlight();
         // The watches go first: this runs on the loop's thread, so once they are gone nothing can wake this queue
-        // to serve another chain, and poll() never sees a descriptor closed under it.
+        // to serve another chain, and the event loop never watches a descriptor closed under it.
         if (_kickWatch is not null)
         {
             _loop!.Unwatch(_kickWatch);
@@ -217,9 +217,7 @@ internal sealed class VirtqueueActor : UntypedActor
         }
         catch (Exception e) when (e is not DeviceFaultException)
         {
-            _log.Warning("{Device}/{Queue}: {Reason}", _device, _wiring.Name, e.Message);
-            InterruptForCompletionsBeforeTheFault(queue);
-            throw new DeviceFaultException(_device, _wiring.Name, e);
+            throw Fault(queue, e);
         }
     }
 
@@ -240,9 +238,7 @@ internal sealed class VirtqueueActor : UntypedActor
         }
         catch (Exception e) when (e is not DeviceFaultException)
         {
-            _log.Warning("{Device}/{Queue}: {Reason}", _device, _wiring.Name, e.Message);
-            InterruptForCompletionsBeforeTheFault(queue);
-            throw new DeviceFaultException(_device, _wiring.Name, e);
+            throw Fault(queue, e);
         }
     }
 
@@ -269,6 +265,17 @@ internal sealed class VirtqueueActor : UntypedActor
             _log.Warning("{Device}/{Queue}: finishing the requests in flight failed: {Reason}", _device, _wiring.Name, e.Message);
         }
         InterruptForCompletionsBeforeTheFault(queue);
+    }
+
+    /// <summary>
+    /// Why: serving and reaping fail the same way. The reason is logged where it happened, the guest hears about
+    /// what was completed before it, and supervision gets the fault naming this queue.
+    /// </summary>
+    private DeviceFaultException Fault(SplitQueue queue, Exception cause)
+    {
+        _log.Warning("{Device}/{Queue}: {Reason}", _device, _wiring.Name, cause.Message);
+        InterruptForCompletionsBeforeTheFault(queue);
+        return new DeviceFaultException(_device, _wiring.Name, cause);
     }
 
     /// <summary>
