@@ -142,10 +142,9 @@ internal sealed class TimerQueueScheduler : SchedulerBase, IDateTimeOffsetNowTim
         private void ArmUntilDeadline()
         {
             TimeSpan remaining = _deadline - _owner.MonotonicClock;
-            if (remaining < TimeSpan.Zero)
-            {
-                remaining = TimeSpan.Zero;
-            }
+            // Whole milliseconds, rounded up: the timer queue counts in milliseconds and truncates, so a wake a
+            // fraction early would otherwise re-arm for 0 ms, again and again, until the deadline passed.
+            remaining = remaining <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Ceiling(remaining.TotalMilliseconds));
 
             try
             {
